@@ -1,1 +1,2 @@
-//! End-to-end tests live in `tests/`; this library is empty on purpose.
+//! Cross-crate end-to-end tests for botkit. The tests live in `tests/tests/`; this library
+//! is empty on purpose.
