@@ -1,10 +1,12 @@
 #![doc = include_str!("../README.md")]
 
 pub mod action;
+pub mod command;
 pub mod event;
 pub mod topic;
 
 pub use action::{Action, ActionKind, Delivery, Outcome};
+pub use command::{CommandError, CommandRegistry, CommandSpec};
 pub use event::{
     ChatMessage, CommandInvocation, Event, EventId, Media, Payload, Priority, Raw, Role, Roles,
     Source, User,
