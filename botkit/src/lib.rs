@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 pub mod action;
+pub mod config;
 pub mod event;
 pub mod topic;
 
