@@ -1,7 +1,12 @@
 #![doc = include_str!("../README.md")]
 
 pub mod action;
+pub mod backoff;
+pub mod breaker;
 pub mod event;
+pub mod pipeline;
+pub mod ratelimit;
+pub mod text;
 pub mod topic;
 
 pub use action::{Action, ActionKind, Delivery, Outcome};
