@@ -121,7 +121,7 @@ fn build(config: &Config) -> anyhow::Result<BotBuilder> {
             ),
         };
     }
-    let named = config.plugin_names();
+    let named: Vec<String> = config.plugins().map(|(name, _)| name.to_owned()).collect();
     // With no [plugins] section at all, the shell bot gets echo (and the built-in help).
     let wanted: Vec<String> = if named.is_empty() {
         vec!["echo".to_owned()]

@@ -425,7 +425,7 @@ impl<K: Hash + Eq + Clone> KeyedRateLimiter<K> {
 /// The outgoing limits of one platform instance: an instance-wide limit and, optionally,
 /// a limit per channel. An action goes out only when both allow it.
 pub struct OutgoingLimiter {
-    instance: RateLimiter,
+    instance: Option<RateLimiter>,
     channels: Option<KeyedRateLimiter<String>>,
     /// Makes "peek channel, take instance, take channel" one step for concurrent senders.
     gate: Mutex<()>,
@@ -443,16 +443,21 @@ impl fmt::Debug for OutgoingLimiter {
 impl OutgoingLimiter {
     /// Limits for one instance, with an optional separate budget per channel.
     pub fn new(instance: Limit, per_channel: Option<Limit>) -> Self {
+        Self::optional(Some(instance), per_channel)
+    }
+
+    /// Like [`OutgoingLimiter::new`], where either limit may be absent (no limit).
+    pub fn optional(instance: Option<Limit>, per_channel: Option<Limit>) -> Self {
         Self {
-            instance: RateLimiter::new(instance),
+            instance: instance.map(RateLimiter::new),
             channels: per_channel.map(KeyedRateLimiter::new),
             gate: Mutex::new(()),
         }
     }
 
-    /// The instance-wide limit in force.
-    pub fn instance_limit(&self) -> Limit {
-        self.instance.limit()
+    /// The instance-wide limit in force, if any.
+    pub fn instance_limit(&self) -> Option<Limit> {
+        self.instance.as_ref().map(RateLimiter::limit)
     }
 
     /// The per-channel limit, if any.
@@ -463,7 +468,13 @@ impl OutgoingLimiter {
     /// Changes the instance-wide limit (e.g. Twitch: 100 per 30 s once the bot moderates).
     /// See [`RateLimiter::set_limit`].
     pub fn set_instance_limit(&self, limit: Limit) {
-        self.instance.set_limit(limit);
+        match &self.instance {
+            Some(instance) => instance.set_limit(limit),
+            None => tracing::warn!(
+                ?limit,
+                "set_instance_limit on a limiter built without an instance limit; ignored"
+            ),
+        }
     }
 
     /// Takes a cell from the channel's and the instance's budget if both have one now
@@ -479,7 +490,9 @@ impl OutgoingLimiter {
         if let Some((key, channels)) = &keyed {
             channels.peek(key)?;
         }
-        self.instance.check()?;
+        if let Some(instance) = &self.instance {
+            instance.check()?;
+        }
         if let Some((key, channels)) = &keyed {
             // Cannot refuse: the peek said yes, time only moved forward, and every user of
             // `channels` holds the gate. Should it ever, the action still waits its turn.
@@ -692,7 +705,7 @@ mod tests {
         assert!(limiter.try_acquire(None).is_err());
         let moderator = Limit::new(100, Duration::from_secs(30));
         limiter.set_instance_limit(moderator);
-        assert_eq!(limiter.instance_limit(), moderator);
+        assert_eq!(limiter.instance_limit(), Some(moderator));
         assert!(limiter.try_acquire(None).is_err(), "no fresh burst");
         let start = Instant::now();
         for _ in 0..20 {

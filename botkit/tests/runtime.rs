@@ -324,10 +324,7 @@ async fn shutdown_drains_queued_events_before_stopping() {
 async fn outgoing_rate_limit_per_channel_and_long_text_split() {
     let caps = Capabilities::new(20).with_limits(
         None,
-        Some(Limit {
-            count: 1,
-            per: Duration::from_secs(1),
-        }),
+        Some(Limit::new(1, Duration::from_secs(1))),
     );
     let mut bot = TestBot::new().capabilities(caps).start().await;
     let ctx_bus = bot.bus().clone();
@@ -355,10 +352,7 @@ async fn outgoing_rate_limit_per_channel_and_long_text_split() {
 #[tokio::test(start_paused = true)]
 async fn drop_delivery_is_dropped_when_rate_limited() {
     let caps = Capabilities::new(100).with_limits(
-        Some(Limit {
-            count: 1,
-            per: Duration::from_secs(30),
-        }),
+        Some(Limit::new(1, Duration::from_secs(30))),
         None,
     );
     let mut bot = TestBot::new().capabilities(caps).start().await;

@@ -14,10 +14,11 @@ use futures_util::future::BoxFuture;
 
 use crate::bus::{Bus, BusError, Key, Subscription, SubscriptionHandle};
 use crate::command::{
-    CommandError, CommandRegistry, CommandSpec, Cooldowns, Prefixes, check_invocation,
-    effective_roles, help_for, help_list, parse_command_line, split_args,
+    Caller, CommandError, CommandRegistry, CommandSpec, Cooldowns, help_reply,
+    help_spec, parse_command_line,
 };
-use crate::event::{CommandInvocation, Event, Payload, Priority, Role};
+use crate::config::BotSection;
+use crate::event::{CommandInvocation, Event, Payload, Priority};
 use crate::plugin::{CommandCall, CommandHandler, Context};
 use crate::topic::Topic;
 
@@ -59,37 +60,24 @@ pub(crate) enum Target {
 
 pub(crate) struct Router {
     registry: CommandRegistry<Target>,
-    prefixes: Prefixes,
+    bot: BotSection,
     cooldowns: Cooldowns,
-    owners: Vec<String>,
     hook: ErrorHook,
     ctx: Context,
     bus: Bus,
 }
 
-pub(crate) fn help_spec() -> CommandSpec {
-    CommandSpec::new("help")
-        .alias("commands")
-        .description("lists the commands, or explains one")
-        .opt_arg::<String>("command", "the command to explain")
-}
-
 impl Router {
     pub(crate) fn new(
-        prefixes: Prefixes,
-        owners: Vec<String>,
+        bot: BotSection,
         hook: ErrorHook,
         ctx: Context,
         bus: Bus,
     ) -> Self {
-        let mut registry = CommandRegistry::new();
-        // Registering into an empty registry cannot conflict.
-        let _ = registry.register(help_spec(), Target::Help);
         Self {
-            registry,
-            prefixes,
+            registry: CommandRegistry::new(),
+            bot,
             cooldowns: Cooldowns::new(),
-            owners,
             hook,
             ctx,
             bus,
@@ -103,23 +91,16 @@ impl Router {
         handler: CommandHandler,
         ctx: Context,
     ) -> Result<(), CommandError> {
-        // A plugin may replace the built-in help.
-        if spec.name == "help" {
-            self.registry = {
-                let mut fresh = CommandRegistry::new();
-                for (s, t) in self.registry.drain() {
-                    if !matches!(t, Target::Help) {
-                        fresh.register(s, t)?;
-                    }
-                }
-                fresh
-            };
-        }
-        self.registry
-            .register(spec, Target::Plugin { handler, ctx })
+        self.registry.register(spec, Target::Plugin { handler, ctx })
     }
 
-    pub(crate) fn subscribe(self, bus: &Bus) -> Result<SubscriptionHandle, BusError> {
+    /// Adds the built-in help (unless a plugin offers its own) and starts listening.
+    pub(crate) fn subscribe(mut self, bus: &Bus) -> Result<SubscriptionHandle, BusError> {
+        if self.registry.resolve("help").is_none()
+            && let Err(e) = self.registry.register(help_spec(), Target::Help)
+        {
+            tracing::warn!(error = %e, "built-in help not registered");
+        }
         let router = Arc::new(self);
         bus.subscribe_with(
             Subscription::to("platform.*.chat.message")
@@ -154,60 +135,39 @@ impl Router {
         if msg.is_history {
             return;
         }
-        let prefix = self.prefixes.for_channel(event.channel());
+        let prefix = match event.channel() {
+            Some(channel) => self.bot.prefix_for(&event.source.platform, channel),
+            None => &self.bot.prefix,
+        };
         let Some(line) = parse_command_line(&msg.text, prefix) else {
             return;
         };
-        let Some((spec, target)) = self.registry.resolve(&line.name) else {
-            let suggestion = self.registry.suggest(&line.name);
-            let error = CommandError::UnknownCommand {
-                name: line.name.clone(),
-                suggestion,
-            };
-            self.fail(error, &event, &self.ctx).await;
-            return;
-        };
-        let ctx = match target {
-            Target::Plugin { ctx, .. } => ctx,
-            Target::Help => &self.ctx,
-        };
-        let raw_args = match split_args(&line.rest) {
-            Ok(a) => a,
+        let caller = Caller::new(&msg.user, &self.bot.owners, event.channel());
+        let prepared = match self.registry.prepare(
+            &line,
+            prefix,
+            &caller,
+            &self.cooldowns,
+            tokio::time::Instant::now(),
+        ) {
+            Ok(p) => p,
             Err(error) => {
-                let error = CommandError::Parse {
-                    command: spec.name.clone(),
-                    error,
+                let ctx = match self.registry.resolve(&line.name) {
+                    Some((_, Target::Plugin { ctx, .. })) => ctx,
+                    _ => &self.ctx,
                 };
                 self.fail(error, &event, ctx).await;
                 return;
             }
         };
-        let roles = effective_roles(&msg.user, &self.owners);
-        let bypass = roles.at_least(Role::Moderator);
-        let args = match check_invocation(
-            spec,
-            roles,
-            raw_args.clone(),
-            &line.rest,
-            &self.cooldowns,
-            &msg.user.id,
-            event.channel(),
-            bypass,
-            tokio::time::Instant::now(),
-        ) {
-            Ok(args) => args,
-            Err(error) => {
-                self.fail(error, &event, ctx).await;
-                return;
-            }
-        };
+        let name = prepared.spec.name().to_owned();
         let invocation = CommandInvocation {
-            name: spec.name.clone(),
-            args: raw_args,
-            rest: line.rest.clone(),
+            name: name.clone(),
+            args: prepared.args.values().to_vec(),
+            rest: prepared.args.raw().to_owned(),
             message: msg.clone(),
         };
-        if let Ok(topic) = Topic::new(format!("command.{}", spec.name)) {
+        if let Ok(topic) = Topic::new(format!("command.{name}")) {
             let mut published = Event::new(
                 topic,
                 event.source.clone(),
@@ -215,31 +175,26 @@ impl Router {
             )
             .with_priority(Priority::High);
             published.correlation_id = Some(event.id);
+            // Closed only at shutdown; the local handler still runs.
             let _ = self.bus.publish(published);
         }
-        match target {
+        match prepared.handler {
             Target::Help => {
-                let text = match args.opt::<String>("command") {
-                    Ok(Some(name)) => {
-                        match help_for(&self.registry, prefix, &name, roles) {
-                            Ok(t) => t,
-                            Err(error) => {
-                                self.fail(error, &event, ctx).await;
-                                return;
-                            }
+                match help_reply(&self.registry, prefix, caller.roles, &prepared.args) {
+                    Ok(text) => {
+                        if let Err(e) = self.ctx.reply(&event, text).await {
+                            tracing::warn!(error = %e, "could not send help");
                         }
                     }
-                    _ => help_list(&self.registry, prefix, roles),
-                };
-                if let Err(e) = ctx.reply(&event, text).await {
-                    tracing::warn!(error = %e, "could not send help");
+                    Err(error) => self.fail(error, &event, &self.ctx).await,
                 }
             }
             Target::Plugin { handler, ctx } => {
+                let command = prepared.args.command().to_owned();
                 let call = CommandCall {
                     event: event.clone(),
                     invocation,
-                    args,
+                    args: prepared.args,
                 };
                 let run = AssertUnwindSafe(handler(call, ctx.clone()))
                     .catch_unwind()
@@ -249,11 +204,8 @@ impl Router {
                     Ok(Err(e)) => e.to_string(),
                     Err(p) => format!("panicked: {}", crate::plugin::manager_panic_message(&p)),
                 };
-                tracing::warn!(command = %spec.name, %error, "command handler failed");
-                let error = CommandError::HandlerFailed {
-                    command: spec.name.clone(),
-                    error,
-                };
+                tracing::warn!(command = %name, %error, "command handler failed");
+                let error = CommandError::handler_failed(command, error);
                 self.fail(error, &event, ctx).await;
             }
         }

@@ -21,7 +21,6 @@ use tokio::task::JoinSet;
 pub use commands::{CommandFailure, ErrorHook, default_error_hook};
 
 use crate::bus::{Bus, BusConfig, Subscription};
-use crate::command::Prefixes;
 use crate::config::{Config, ConfigError};
 use crate::event::{Event, Payload, Priority, Source};
 use crate::llm::LlmBackend;
@@ -161,7 +160,13 @@ impl BotBuilder {
         }
         let bus_config = BusConfig {
             default_capacity: self.config.bus.default_capacity,
-            capacities: self.config.bus.capacities(),
+            capacities: self
+                .config
+                .bus
+                .buffer
+                .iter()
+                .map(|rule| (rule.pattern.clone(), rule.capacity))
+                .collect(),
         };
         let bus = Bus::new(bus_config);
         let (shutdown_tx, _) = watch::channel(false);
@@ -274,7 +279,7 @@ impl Bot {
             handle,
         } = self;
         let bus = handle.bus.clone();
-        let drain_timeout = Duration::from_millis(config.bot.shutdown_timeout_ms);
+        let drain_timeout = config.bot.shutdown_timeout();
 
         // Store.
         store.migrate().await?;
@@ -315,13 +320,8 @@ impl Bot {
             None,
             bot_info,
         );
-        let prefixes = Prefixes {
-            default: config.bot.prefix.clone(),
-            per_channel: config.bot.prefixes.clone().into_iter().collect(),
-        };
         let mut router = commands::Router::new(
-            prefixes,
-            config.bot.owners.clone(),
+            config.bot.clone(),
             hook,
             router_ctx,
             bus.clone(),

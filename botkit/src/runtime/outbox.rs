@@ -49,7 +49,7 @@ pub(crate) struct Outbox {
 impl Outbox {
     pub(crate) fn new(platform: SharedPlatform, bus: Bus, capacity: usize) -> Arc<Self> {
         let caps = platform.capabilities();
-        let limiter = OutgoingLimiter::new(caps.instance_limit, caps.channel_limit);
+        let limiter = OutgoingLimiter::optional(caps.instance_limit, caps.channel_limit);
         Arc::new(Self {
             platform,
             caps,
