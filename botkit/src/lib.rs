@@ -21,7 +21,10 @@ pub mod text;
 pub mod topic;
 
 pub use action::{Action, ActionKind, Delivery, Outcome};
-pub use bus::{Bus, BusConfig, BusError, Key, Overflow, Subscription};
+pub use bus::{
+    Bus, BusConfig, BusError, BusStats, Key, Overflow, Subscriber, Subscription, SubscriptionHandle,
+    SubscriptionId,
+};
 pub use command::{CommandError, CommandRegistry, CommandSpec};
 pub use config::{Config, ConfigError, Secret};
 pub use event::{
@@ -32,5 +35,5 @@ pub use llm::{LlmBackend, LlmError, LlmRequest, LlmResponse};
 pub use platform::{Capabilities, Platform, PlatformContext, PlatformError};
 pub use plugin::{Command, CommandCall, Context, Plugin, PluginError};
 pub use runtime::{Bot, BotBuilder, BotError, BotHandle};
-pub use store::{MemoryStore, Store, StoreError};
+pub use store::{MemoryStore, NamespacedStore, Store, StoreError};
 pub use topic::{Pattern, Topic, TopicError};
