@@ -43,7 +43,9 @@ enum Command {
 fn init_logging(level: &str) -> anyhow::Result<()> {
     use tracing_subscriber::EnvFilter;
     let filter = match std::env::var("RUST_LOG") {
-        Ok(v) if !v.is_empty() => EnvFilter::try_new(v).context("RUST_LOG is not a valid filter")?,
+        Ok(v) if !v.is_empty() => {
+            EnvFilter::try_new(v).context("RUST_LOG is not a valid filter")?
+        }
         _ => EnvFilter::try_new(level)
             .with_context(|| format!("`{level}` is not a valid log level or filter"))?,
     };
@@ -61,7 +63,10 @@ fn main() -> ExitCode {
         eprintln!("error: {e:#}");
         return ExitCode::from(2);
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -114,7 +119,9 @@ fn build(config: &Config) -> anyhow::Result<BotBuilder> {
     }
     for platform in platforms {
         builder = match platform.kind.as_str() {
-            "shell" => builder.platform(ShellPlatform::stdio(&config.bot.name).with_id(&platform.id)),
+            "shell" => {
+                builder.platform(ShellPlatform::stdio(&config.bot.name).with_id(&platform.id))
+            }
             other => anyhow::bail!(
                 "platform kind `{other}` (platform id `{}`) is not available in this build of botkit; available: shell",
                 platform.id

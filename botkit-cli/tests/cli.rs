@@ -34,7 +34,11 @@ fn shell_bot_through_a_pipe_answers_every_line_and_exits_zero() {
     );
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "exit {:?}\nstdout:\n{stdout}\nstderr:\n{stderr}", out.status);
+    assert!(
+        out.status.success(),
+        "exit {:?}\nstdout:\n{stdout}\nstderr:\n{stderr}",
+        out.status
+    );
     let lines: Vec<&str> = stdout.lines().collect();
     assert_eq!(
         lines,
@@ -60,7 +64,11 @@ fn shell_roles_gate_moderator_commands() {
     let dir = std::env::temp_dir().join(format!("botkit-cli-roles-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("bot.toml");
-    std::fs::write(&path, "[bot]\nname = \"modbot\"\nprefix = \"?\"\n\n[plugins.echo]\n").unwrap();
+    std::fs::write(
+        &path,
+        "[bot]\nname = \"modbot\"\nprefix = \"?\"\n\n[plugins.echo]\n",
+    )
+    .unwrap();
     let out = run_with_stdin(
         botkit().arg("run").arg(&path),
         "?echo a\n/role moderator\n?echo b\n",
@@ -90,7 +98,11 @@ fn check_prints_the_resolved_config_with_secrets_redacted() {
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(stdout.contains("rosey"), "{stdout}");
     assert!(!stdout.contains("hunter2"), "secret leaked: {stdout}");
 }
@@ -102,14 +114,32 @@ fn broken_config_is_a_clear_error_and_nonzero_exit() {
     let path = dir.join("broken.toml");
     std::fs::write(&path, "[bot]\nname = \"x\"\nowners = \"alice\"\n").unwrap();
     for sub in ["check", "run"] {
-        let out = botkit().arg(sub).arg(&path).stdin(Stdio::null()).output().unwrap();
+        let out = botkit()
+            .arg(sub)
+            .arg(&path)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(!out.status.success(), "{sub} should fail");
-        assert!(stderr.contains("broken.toml"), "{sub}: names the file: {stderr}");
-        assert!(stderr.contains("bot.owners"), "{sub}: names the key: {stderr}");
-        assert!(stderr.contains("line 3"), "{sub}: names the line: {stderr}");
+        assert!(
+            stderr.contains("broken.toml"),
+            "{sub}: names the file: {stderr}"
+        );
+        assert!(
+            stderr.contains("bot.owners"),
+            "{sub}: names the key: {stderr}"
+        );
+        assert!(
+            stderr.contains("broken.toml:3:"),
+            "{sub}: names the line: {stderr}"
+        );
     }
-    let out = botkit().arg("check").arg(dir.join("missing.toml")).output().unwrap();
+    let out = botkit()
+        .arg("check")
+        .arg(dir.join("missing.toml"))
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("missing.toml"));
 }
@@ -120,8 +150,16 @@ fn unknown_platform_kind_is_refused_with_the_available_ones() {
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("bot.toml");
     std::fs::write(&path, "[[platform]]\nkind = \"myspace\"\n").unwrap();
-    let out = botkit().arg("run").arg(&path).stdin(Stdio::null()).output().unwrap();
+    let out = botkit()
+        .arg("run")
+        .arg(&path)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
-    assert!(stderr.contains("myspace") && stderr.contains("shell"), "{stderr}");
+    assert!(
+        stderr.contains("myspace") && stderr.contains("shell"),
+        "{stderr}"
+    );
 }

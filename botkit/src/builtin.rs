@@ -20,7 +20,7 @@ impl Plugin for Echo {
         let spec = CommandSpec::new("echo")
             .alias("say")
             .description("says your text back")
-            .rest_arg::<String>("text", "what to say");
+            .required_rest_arg("text", "what to say");
         vec![Command::new(spec, |call, ctx| async move {
             let text = call.args.rest().to_owned();
             ctx.reply(&call.event, text).await?;

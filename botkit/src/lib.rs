@@ -22,8 +22,8 @@ pub mod topic;
 
 pub use action::{Action, ActionKind, Delivery, Outcome};
 pub use bus::{
-    Bus, BusConfig, BusError, BusStats, Key, Overflow, Subscriber, Subscription, SubscriptionHandle,
-    SubscriptionId,
+    Bus, BusConfig, BusError, BusStats, Key, Overflow, Subscriber, Subscription,
+    SubscriptionHandle, SubscriptionId,
 };
 pub use command::{CommandError, CommandRegistry, CommandSpec};
 pub use config::{Config, ConfigError, Secret};

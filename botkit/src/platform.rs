@@ -66,7 +66,9 @@ impl PlatformError {
     pub fn is_transient(&self) -> bool {
         matches!(
             self,
-            PlatformError::Connect { .. } | PlatformError::RateLimited { .. } | PlatformError::Io(_)
+            PlatformError::Connect { .. }
+                | PlatformError::RateLimited { .. }
+                | PlatformError::Io(_)
         )
     }
 

@@ -174,9 +174,15 @@ impl Platform for ShellPlatform {
 
     async fn run(&self, ctx: PlatformContext) -> Result<(), PlatformError> {
         let Some(mut input) = self.input.lock().await.take() else {
-            return Err(PlatformError::Io("the shell's input was already consumed".into()));
+            return Err(PlatformError::Io(
+                "the shell's input was already consumed".into(),
+            ));
         };
-        ctx.emit(Some(SHELL_CHANNEL), "channel.joined", Payload::ChannelJoined)?;
+        ctx.emit(
+            Some(SHELL_CHANNEL),
+            "channel.joined",
+            Payload::ChannelJoined,
+        )?;
         if self.interactive {
             self.print(&format!(
                 "* {} is listening. Type a message, or /help for shell commands.",
@@ -211,7 +217,11 @@ impl Platform for ShellPlatform {
                 .next_id
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             msg.id = Some(n.to_string());
-            ctx.emit(Some(SHELL_CHANNEL), "chat.message", Payload::ChatMessage(msg))?;
+            ctx.emit(
+                Some(SHELL_CHANNEL),
+                "chat.message",
+                Payload::ChatMessage(msg),
+            )?;
             if !self.interactive {
                 // Piped input: finish this line's replies before reading the next.
                 ctx.settle(self.settle_timeout).await;
@@ -233,11 +243,17 @@ impl Platform for ShellPlatform {
                 reason,
             } => format!(
                 "* {bot} timed out {user} for {duration_secs}s{}",
-                reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default()
+                reason
+                    .as_deref()
+                    .map(|r| format!(" ({r})"))
+                    .unwrap_or_default()
             ),
             ActionKind::Ban { user, reason } => format!(
                 "* {bot} banned {user}{}",
-                reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default()
+                reason
+                    .as_deref()
+                    .map(|r| format!(" ({r})"))
+                    .unwrap_or_default()
             ),
             ActionKind::SetColor { color } => format!("* {bot} changed color to {color}"),
             ActionKind::Custom { name, .. } => {

@@ -466,7 +466,9 @@ impl ScriptedLlm {
         Self::from_fn(move |_| match queue.pop_front() {
             Some(Ok(text)) => Ok(LlmResponse::new(text, "scripted")),
             Some(Err(e)) => Err(e),
-            None => Err(LlmError::Unavailable("the script has no more answers".into())),
+            None => Err(LlmError::Unavailable(
+                "the script has no more answers".into(),
+            )),
         })
     }
 

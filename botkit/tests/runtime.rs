@@ -98,7 +98,8 @@ async fn moderator_command_checks_role_and_parses_typed_args() {
     let said = bot.next_said().await;
     assert!(said.contains("moderator"), "{said}");
 
-    bot.say_as("mo", &[Role::Moderator], "!timeout bob 10m").await;
+    bot.say_as("mo", &[Role::Moderator], "!timeout bob 10m")
+        .await;
     let action = bot.next_action().await;
     assert_eq!(
         action.kind,
@@ -109,9 +110,13 @@ async fn moderator_command_checks_role_and_parses_typed_args() {
         }
     );
 
-    bot.say_as("mo", &[Role::Moderator], "!timeout bob soon").await;
+    bot.say_as("mo", &[Role::Moderator], "!timeout bob soon")
+        .await;
     let said = bot.next_said().await;
-    assert!(said.contains("soon"), "bad argument names the input: {said}");
+    assert!(
+        said.contains("soon"),
+        "bad argument names the input: {said}"
+    );
     bot.stop().await.unwrap();
 }
 
@@ -167,7 +172,9 @@ async fn every_failure_reaches_the_one_error_hook() {
         .collect();
     assert_eq!(
         kinds,
-        ["unknown", "role", "cooldown", "handler", "argument", "parse"]
+        [
+            "unknown", "role", "cooldown", "handler", "argument", "parse"
+        ]
     );
     // The roll that passed was answered; nothing else was said (the hook replaced replies).
     assert_eq!(bot.next_said().await, "4");
@@ -182,7 +189,10 @@ async fn generated_help_lists_and_explains() {
     bot.say("a", "!help").await;
     let list = bot.next_said().await;
     assert!(list.contains("!roll"), "{list}");
-    assert!(!list.contains("!timeout"), "a user sees only what they may run: {list}");
+    assert!(
+        !list.contains("!timeout"),
+        "a user sees only what they may run: {list}"
+    );
     bot.say("a", "!help roll").await;
     let one = bot.next_said().await;
     assert!(one.contains("dice") && one.contains("30s"), "{one}");
@@ -299,7 +309,11 @@ impl Plugin for Slow {
     }
     async fn handle(&self, event: &Event, ctx: &Context) -> Result<(), PluginError> {
         tokio::time::sleep(Duration::from_millis(500)).await;
-        let text = event.payload.chat().map(|m| m.text.clone()).unwrap_or_default();
+        let text = event
+            .payload
+            .chat()
+            .map(|m| m.text.clone())
+            .unwrap_or_default();
         ctx.reply(event, format!("done {text}")).await?;
         Ok(())
     }
@@ -322,10 +336,7 @@ async fn shutdown_drains_queued_events_before_stopping() {
 
 #[tokio::test(start_paused = true)]
 async fn outgoing_rate_limit_per_channel_and_long_text_split() {
-    let caps = Capabilities::new(20).with_limits(
-        None,
-        Some(Limit::new(1, Duration::from_secs(1))),
-    );
+    let caps = Capabilities::new(20).with_limits(None, Some(Limit::new(1, Duration::from_secs(1))));
     let mut bot = TestBot::new().capabilities(caps).start().await;
     let ctx_bus = bot.bus().clone();
     let start = Instant::now();
@@ -336,7 +347,10 @@ async fn outgoing_rate_limit_per_channel_and_long_text_split() {
         Payload::Action(Action::say(mock_source("#test"), text)),
     );
     let reply = ctx_bus.request(req, Duration::from_secs(30)).await.unwrap();
-    assert!(matches!(reply.payload, Payload::Outcome(Outcome::Done { .. })));
+    assert!(matches!(
+        reply.payload,
+        Payload::Outcome(Outcome::Done { .. })
+    ));
     let mut parts = Vec::new();
     while let Some(a) = bot.try_next_action(Duration::from_millis(1)).await {
         parts.push(a.kind.text().unwrap().to_owned());
@@ -351,10 +365,8 @@ async fn outgoing_rate_limit_per_channel_and_long_text_split() {
 
 #[tokio::test(start_paused = true)]
 async fn drop_delivery_is_dropped_when_rate_limited() {
-    let caps = Capabilities::new(100).with_limits(
-        Some(Limit::new(1, Duration::from_secs(30))),
-        None,
-    );
+    let caps =
+        Capabilities::new(100).with_limits(Some(Limit::new(1, Duration::from_secs(30))), None);
     let mut bot = TestBot::new().capabilities(caps).start().await;
     let bus = bot.bus().clone();
     let ask = |text: &str| {
@@ -367,7 +379,10 @@ async fn drop_delivery_is_dropped_when_rate_limited() {
     };
     let first = bus.request(ask("a"), Duration::from_secs(5)).await.unwrap();
     let second = bus.request(ask("b"), Duration::from_secs(5)).await.unwrap();
-    assert!(matches!(first.payload, Payload::Outcome(Outcome::Done { .. })));
+    assert!(matches!(
+        first.payload,
+        Payload::Outcome(Outcome::Done { .. })
+    ));
     assert!(
         matches!(second.payload, Payload::Outcome(Outcome::Dropped { .. })),
         "{:?}",
@@ -381,13 +396,20 @@ async fn drop_delivery_is_dropped_when_rate_limited() {
 #[tokio::test(start_paused = true)]
 async fn actions_for_unknown_instances_fail_clearly() {
     let bot = TestBot::new().start().await;
-    let action = Action::say(botkit::event::Source::new("mock", "other", Some("#x")), "hi");
+    let action = Action::say(
+        botkit::event::Source::new("mock", "other", Some("#x")),
+        "hi",
+    );
     let req = Event::new(
         action.topic().unwrap(),
         botkit::event::Source::bot(),
         Payload::Action(action),
     );
-    let reply = bot.bus().request(req, Duration::from_secs(5)).await.unwrap();
+    let reply = bot
+        .bus()
+        .request(req, Duration::from_secs(5))
+        .await
+        .unwrap();
     match &reply.payload {
         Payload::Outcome(Outcome::Failed { error, transient }) => {
             assert!(error.contains("other"), "{error}");

@@ -9,7 +9,12 @@ use tokio::io::{AsyncReadExt, BufReader};
 
 async fn run_shell(config: Config, input: &'static str) -> String {
     let (out_writer, mut out_reader) = tokio::io::duplex(1 << 16);
-    let shell = ShellPlatform::with_io(&config.bot.name, BufReader::new(input.as_bytes()), out_writer, false);
+    let shell = ShellPlatform::with_io(
+        &config.bot.name,
+        BufReader::new(input.as_bytes()),
+        out_writer,
+        false,
+    );
     let bot = Bot::builder()
         .config(config)
         .platform(shell)
@@ -19,7 +24,10 @@ async fn run_shell(config: Config, input: &'static str) -> String {
         .expect("bot builds");
     bot.run().await.expect("bot runs to EOF and exits cleanly");
     let mut out = String::new();
-    out_reader.read_to_string(&mut out).await.expect("read output");
+    out_reader
+        .read_to_string(&mut out)
+        .await
+        .expect("read output");
     out
 }
 

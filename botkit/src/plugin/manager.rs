@@ -149,7 +149,11 @@ impl Managed {
             h.failures += 1;
             h.last_error = Some(error.to_string());
             let allowed = self.policy.max_restarts.is_none_or(|max| h.restarts < max);
-            let delay = if allowed { h.backoff.next_delay() } else { None };
+            let delay = if allowed {
+                h.backoff.next_delay()
+            } else {
+                None
+            };
             h.state = if delay.is_some() {
                 PluginState::Restarting
             } else {
@@ -261,7 +265,11 @@ impl std::fmt::Debug for PluginManager {
         f.debug_struct("PluginManager")
             .field(
                 "plugins",
-                &self.order.iter().map(|m| m.plugin.name()).collect::<Vec<_>>(),
+                &self
+                    .order
+                    .iter()
+                    .map(|m| m.plugin.name())
+                    .collect::<Vec<_>>(),
             )
             .field("disabled", &self.disabled)
             .finish()
@@ -279,7 +287,10 @@ impl PluginManager {
         let mut by_name: BTreeMap<String, (SharedPlugin, Context, RestartPolicy)> = BTreeMap::new();
         for (plugin, ctx, policy) in plugins {
             let name = plugin.name().to_owned();
-            if by_name.insert(name.clone(), (plugin, ctx, policy)).is_some() {
+            if by_name
+                .insert(name.clone(), (plugin, ctx, policy))
+                .is_some()
+            {
                 return Err(PluginError::Dependency(format!(
                     "two plugins are named `{name}`; plugin names must be unique"
                 )));

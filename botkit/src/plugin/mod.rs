@@ -62,6 +62,10 @@ pub enum PluginError {
     /// The handler panicked.
     #[error("panicked: {0}")]
     Panicked(String),
+    /// A command handler found an argument it cannot use; the command framework answers
+    /// it like any other command failure.
+    #[error(transparent)]
+    Command(#[from] CommandError),
 }
 
 impl PluginError {
@@ -354,7 +358,10 @@ pub struct CommandCall {
 
 impl CommandCall {
     /// Reads argument `name` as `T`.
-    pub fn arg<T: crate::command::FromArg>(&self, name: &str) -> std::result::Result<T, CommandError> {
+    pub fn arg<T: crate::command::FromArg>(
+        &self,
+        name: &str,
+    ) -> std::result::Result<T, CommandError> {
         self.args.get(name)
     }
 

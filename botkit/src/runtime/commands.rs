@@ -14,12 +14,12 @@ use futures_util::future::BoxFuture;
 
 use crate::bus::{Bus, BusError, Key, Subscription, SubscriptionHandle};
 use crate::command::{
-    Caller, CommandError, CommandRegistry, CommandSpec, Cooldowns, help_reply,
-    help_spec, parse_command_line,
+    Caller, CommandError, CommandRegistry, CommandSpec, Cooldowns, help_reply, help_spec,
+    parse_command_line,
 };
 use crate::config::BotSection;
 use crate::event::{CommandInvocation, Event, Payload, Priority};
-use crate::plugin::{CommandCall, CommandHandler, Context};
+use crate::plugin::{CommandCall, CommandHandler, Context, PluginError};
 use crate::topic::Topic;
 
 /// What the error hook is handed: the failure, the chat event, and a context to answer
@@ -55,7 +55,10 @@ pub fn default_error_hook() -> ErrorHook {
 
 pub(crate) enum Target {
     Help,
-    Plugin { handler: CommandHandler, ctx: Context },
+    Plugin {
+        handler: CommandHandler,
+        ctx: Context,
+    },
 }
 
 pub(crate) struct Router {
@@ -68,12 +71,7 @@ pub(crate) struct Router {
 }
 
 impl Router {
-    pub(crate) fn new(
-        bot: BotSection,
-        hook: ErrorHook,
-        ctx: Context,
-        bus: Bus,
-    ) -> Self {
+    pub(crate) fn new(bot: BotSection, hook: ErrorHook, ctx: Context, bus: Bus) -> Self {
         Self {
             registry: CommandRegistry::new(),
             bot,
@@ -91,7 +89,8 @@ impl Router {
         handler: CommandHandler,
         ctx: Context,
     ) -> Result<(), CommandError> {
-        self.registry.register(spec, Target::Plugin { handler, ctx })
+        self.registry
+            .register(spec, Target::Plugin { handler, ctx })
     }
 
     /// Adds the built-in help (unless a plugin offers its own) and starts listening.
@@ -201,6 +200,10 @@ impl Router {
                     .await;
                 let error = match run {
                     Ok(Ok(())) => return,
+                    Ok(Err(PluginError::Command(error))) => {
+                        self.fail(error, &event, ctx).await;
+                        return;
+                    }
                     Ok(Err(e)) => e.to_string(),
                     Err(p) => format!("panicked: {}", crate::plugin::manager_panic_message(&p)),
                 };

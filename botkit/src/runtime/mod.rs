@@ -167,6 +167,7 @@ impl BotBuilder {
                 .iter()
                 .map(|rule| (rule.pattern.clone(), rule.capacity))
                 .collect(),
+            ..BusConfig::default()
         };
         let bus = Bus::new(bus_config);
         let (shutdown_tx, _) = watch::channel(false);
@@ -206,8 +207,22 @@ impl std::fmt::Debug for Bot {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Bot")
             .field("name", &self.config.bot.name)
-            .field("platforms", &self.platforms.iter().map(|p| p.id().to_owned()).collect::<Vec<_>>())
-            .field("plugins", &self.plugins.iter().map(|(p, _)| p.name().to_owned()).collect::<Vec<_>>())
+            .field(
+                "platforms",
+                &self
+                    .platforms
+                    .iter()
+                    .map(|p| p.id().to_owned())
+                    .collect::<Vec<_>>(),
+            )
+            .field(
+                "plugins",
+                &self
+                    .plugins
+                    .iter()
+                    .map(|(p, _)| p.name().to_owned())
+                    .collect::<Vec<_>>(),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -320,12 +335,7 @@ impl Bot {
             None,
             bot_info,
         );
-        let mut router = commands::Router::new(
-            config.bot.clone(),
-            hook,
-            router_ctx,
-            bus.clone(),
-        );
+        let mut router = commands::Router::new(config.bot.clone(), hook, router_ctx, bus.clone());
         for managed in manager.managed() {
             for command in managed.plugin.commands() {
                 router
@@ -377,7 +387,8 @@ impl Bot {
         // Platforms.
         let mut ingest = JoinSet::new();
         for p in &platforms {
-            let ctx = PlatformContext::new(bus.clone(), p.kind(), p.id(), handle.shutdown.subscribe());
+            let ctx =
+                PlatformContext::new(bus.clone(), p.kind(), p.id(), handle.shutdown.subscribe());
             let p = p.clone();
             ingest.spawn(async move {
                 let id = p.id().to_owned();
@@ -429,7 +440,10 @@ impl Bot {
                 break;
             }
             if left.is_zero() {
-                tracing::warn!(?drain_timeout, "shutdown drain timed out; some events were not handled");
+                tracing::warn!(
+                    ?drain_timeout,
+                    "shutdown drain timed out; some events were not handled"
+                );
                 break;
             }
             if bus_idle {
@@ -484,7 +498,9 @@ fn route_action(bus: &Bus, outboxes: &[Arc<Outbox>], event: Arc<Event>) {
             };
             let _ = bus.reply(&event, Payload::Outcome(outcome));
         }
-        None => tracing::warn!(platform = %target.platform, instance = %target.instance, "action for an unknown platform instance dropped"),
+        None => {
+            tracing::warn!(platform = %target.platform, instance = %target.instance, "action for an unknown platform instance dropped")
+        }
     }
 }
 

@@ -17,7 +17,7 @@ impl Plugin for EchoPlugin {
     }
 
     fn commands(&self) -> Vec<Command> {
-        let spec = CommandSpec::new("echo").rest_arg::<String>("text", "what to say back");
+        let spec = CommandSpec::new("echo").required_rest_arg("text", "what to say back");
         vec![Command::new(spec, |call, ctx| async move {
             ctx.reply(&call.event, call.args.rest()).await?;
             Ok(())
