@@ -163,3 +163,36 @@ fn unknown_platform_kind_is_refused_with_the_available_ones() {
         "{stderr}"
     );
 }
+
+#[test]
+fn sigterm_stops_a_running_bot_gracefully_with_exit_zero() {
+    use std::io::{BufRead, BufReader};
+    let mut child = botkit()
+        .arg("run")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("botkit starts");
+    let mut stdin = child.stdin.take().expect("stdin is piped");
+    stdin.write_all(b"!echo still here\n").expect("write");
+    stdin.flush().expect("flush");
+    let mut stdout = BufReader::new(child.stdout.take().expect("stdout is piped"));
+    let mut line = String::new();
+    stdout.read_line(&mut line).expect("read the answer");
+    assert_eq!(line.trim(), "botkit: still here");
+    // stdin stays open: only the signal can end the bot.
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success());
+    let out = child.wait_with_output().expect("botkit exits");
+    assert!(
+        out.status.success(),
+        "exit {:?}, stderr: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    drop(stdin);
+}

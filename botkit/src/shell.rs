@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWrite, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWrite, AsyncWriteExt};
 
 use crate::action::{Action, ActionKind, Outcome};
 use crate::event::{ChatMessage, Payload, Role, Roles, User};
@@ -28,6 +28,56 @@ pub const SHELL_CHANNEL: &str = "shell";
 type Reader = Box<dyn AsyncBufRead + Send + Unpin>;
 type Writer = Box<dyn AsyncWrite + Send + Unpin>;
 
+/// Where lines come from.
+enum Input {
+    /// Any async reader (tests, embedded uses).
+    Reader(Reader),
+    /// The process's stdin, read on a plain thread started by `run`. Not tokio's stdin:
+    /// its blocking read would keep the runtime from shutting down after a signal until
+    /// the next line arrives.
+    Stdin,
+}
+
+/// Lines as `run` consumes them.
+enum Lines {
+    Reader(Reader, String),
+    Channel(tokio::sync::mpsc::Receiver<std::io::Result<String>>),
+}
+
+impl Lines {
+    fn open(input: Input) -> Self {
+        match input {
+            Input::Reader(r) => Lines::Reader(r, String::new()),
+            Input::Stdin => {
+                let (tx, rx) = tokio::sync::mpsc::channel(64);
+                std::thread::spawn(move || {
+                    use std::io::BufRead;
+                    for line in std::io::stdin().lock().lines() {
+                        if tx.blocking_send(line).is_err() {
+                            break;
+                        }
+                    }
+                });
+                Lines::Channel(rx)
+            }
+        }
+    }
+
+    /// The next line without its line ending, or `None` at EOF.
+    async fn next(&mut self) -> std::io::Result<Option<String>> {
+        match self {
+            Lines::Reader(reader, buf) => {
+                buf.clear();
+                match reader.read_line(buf).await? {
+                    0 => Ok(None),
+                    _ => Ok(Some(buf.trim_end_matches(['\r', '\n']).to_owned())),
+                }
+            }
+            Lines::Channel(rx) => rx.recv().await.transpose(),
+        }
+    }
+}
+
 struct Me {
     name: String,
     role: Role,
@@ -38,7 +88,7 @@ pub struct ShellPlatform {
     id: String,
     bot_name: String,
     me: Mutex<Me>,
-    input: tokio::sync::Mutex<Option<Reader>>,
+    input: std::sync::Mutex<Option<Input>>,
     output: Arc<tokio::sync::Mutex<Writer>>,
     interactive: bool,
     settle_timeout: Duration,
@@ -58,10 +108,10 @@ impl ShellPlatform {
     /// A shell on the process's stdin and stdout. The user is `you`, with no roles.
     pub fn stdio(bot_name: &str) -> Self {
         let interactive = std::io::stdin().is_terminal();
-        Self::with_io(
+        Self::new(
             bot_name,
-            BufReader::new(tokio::io::stdin()),
-            tokio::io::stdout(),
+            Input::Stdin,
+            Box::new(tokio::io::stdout()),
             interactive,
         )
     }
@@ -73,6 +123,15 @@ impl ShellPlatform {
         output: impl AsyncWrite + Send + Unpin + 'static,
         interactive: bool,
     ) -> Self {
+        Self::new(
+            bot_name,
+            Input::Reader(Box::new(input)),
+            Box::new(output),
+            interactive,
+        )
+    }
+
+    fn new(bot_name: &str, input: Input, output: Writer, interactive: bool) -> Self {
         Self {
             id: "shell".to_owned(),
             bot_name: bot_name.to_owned(),
@@ -80,8 +139,8 @@ impl ShellPlatform {
                 name: "you".to_owned(),
                 role: Role::Everyone,
             }),
-            input: tokio::sync::Mutex::new(Some(Box::new(input))),
-            output: Arc::new(tokio::sync::Mutex::new(Box::new(output))),
+            input: std::sync::Mutex::new(Some(input)),
+            output: Arc::new(tokio::sync::Mutex::new(output)),
             interactive,
             settle_timeout: Duration::from_secs(30),
             next_id: std::sync::atomic::AtomicU64::new(1),
@@ -173,11 +232,13 @@ impl Platform for ShellPlatform {
     }
 
     async fn run(&self, ctx: PlatformContext) -> Result<(), PlatformError> {
-        let Some(mut input) = self.input.lock().await.take() else {
+        let input = self.input.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let Some(input) = input else {
             return Err(PlatformError::Io(
                 "the shell's input was already consumed".into(),
             ));
         };
+        let mut lines = Lines::open(input);
         ctx.emit(
             Some(SHELL_CHANNEL),
             "channel.joined",
@@ -190,19 +251,17 @@ impl Platform for ShellPlatform {
             ))
             .await?;
         }
-        let mut line = String::new();
         loop {
-            line.clear();
             let read = tokio::select! {
-                r = input.read_line(&mut line) => r,
+                r = lines.next() => r,
                 _ = ctx.shutdown_requested() => return Ok(()),
             };
-            match read {
-                Ok(0) => return Ok(()),
-                Ok(_) => {}
+            let line = match read {
+                Ok(Some(line)) => line,
+                Ok(None) => return Ok(()),
                 Err(e) => return Err(PlatformError::Io(e.to_string())),
-            }
-            let text = line.trim_end_matches(['\r', '\n']);
+            };
+            let text = line.as_str();
             if text.trim().is_empty() {
                 continue;
             }

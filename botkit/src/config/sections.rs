@@ -64,14 +64,6 @@ impl BotSection {
             .or_else(|| self.prefixes.get(channel))
             .unwrap_or(&self.prefix)
     }
-
-    /// Whether `user_id` on `platform` is one of the configured owners.
-    pub fn is_owner(&self, platform: &str, user_id: &str) -> bool {
-        self.owners.iter().any(|o| {
-            o.split_once(':')
-                .is_some_and(|(p, u)| p == platform && u == user_id)
-        })
-    }
 }
 
 /// One rule of `[[store.log]]`: whether events on matching topics go to the event log.

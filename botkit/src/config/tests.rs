@@ -105,8 +105,10 @@ fn full_example_parses() {
     assert_eq!(cfg.bot.prefix, "!");
     assert_eq!(cfg.bot.prefix_for("twitch", "somechannel"), "?");
     assert_eq!(cfg.bot.prefix_for("cytube", "somechannel"), "!");
-    assert!(cfg.bot.is_owner("twitch", "alice"));
-    assert!(!cfg.bot.is_owner("twitch", "bob"));
+    let alice = crate::event::User::new("twitch", "alice", crate::event::Roles::everyone());
+    let bob = crate::event::User::new("twitch", "bob", crate::event::Roles::everyone());
+    assert!(crate::command::is_owner(&alice, &cfg.bot.owners));
+    assert!(!crate::command::is_owner(&bob, &cfg.bot.owners));
     assert_eq!(
         cfg.bot.shutdown_timeout(),
         std::time::Duration::from_secs(5)
