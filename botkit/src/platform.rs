@@ -4,9 +4,10 @@
 //! reconnect with backoff) in [`Platform::run`], and carries out [`Action`]s in
 //! [`Platform::execute`]. It never talks to plugins directly: inbound traffic goes to the bus
 //! through the [`PlatformContext`], outbound actions come from the runtime's outgoing path,
-//! which has already applied the platform's rate limits ([`Capabilities::limits`]) and split
-//! long text to [`Capabilities::max_message_len`]. Keeping those two halves apart is what lets
-//! one platform serve local and remote plugins alike.
+//! which has already applied the platform's rate limits
+//! ([`Capabilities::instance_limit`], [`Capabilities::channel_limit`]) and split long text
+//! to [`Capabilities::max_message_len`]. Keeping those two halves apart is what lets one
+//! platform serve local and remote plugins alike.
 
 use std::sync::Arc;
 use std::time::Duration;

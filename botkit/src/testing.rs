@@ -1,6 +1,6 @@
 //! Test a plugin or a whole bot in a few lines, with no network.
 //!
-//! [`TestBot`] runs a real [`Bot`](crate::runtime::Bot) (real bus, plugin manager, command
+//! [`TestBot`] runs a real [`Bot`] (real bus, plugin manager, command
 //! router, outgoing path) against a [`MockPlatform`] that records every action instead of
 //! sending it. Inject chat as any user with any roles in any channel, then await what the
 //! bot does. Everything runs on tokio's clock, so `#[tokio::test(start_paused = true)]`
