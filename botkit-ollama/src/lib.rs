@@ -17,6 +17,7 @@
 //! idle_timeout = "30s"
 //! ```
 
+pub mod chat;
 pub mod config;
 pub mod framing;
 pub mod ollama;
@@ -28,6 +29,7 @@ use std::sync::Arc;
 use botkit::config::LlmSection;
 use botkit::llm::{LlmBackend, LlmError};
 
+pub use chat::{ContextBuilder, clean_reply, fit_reply};
 pub use config::{
     KeepAlive, OllamaConfig, OllamaEndpoint, OpenAiConfig, SamplingDefaults, TransportConfig,
 };
