@@ -4,9 +4,10 @@
 //! `model`); every other key lands in [`LlmSection::options`] and is read here with
 //! [`LlmSection::deserialize_into`]. Unknown keys are refused (checked against
 //! [`OLLAMA_KEYS`] / [`OPENAI_KEYS`], since serde's `deny_unknown_fields` does not work with
-//! flattened structs) so a typo such as `temprature` is an error naming the key, not a
-//! silently ignored setting. The failure-handling knobs live in [`TransportConfig`], flattened into the
-//! section, because Ollama and OpenAI-compatible servers fail in the same ways: down
+//! structs read from one table) so a typo such as `temprature` is an error naming the key, not a
+//! silently ignored setting. The failure-handling knobs live in [`TransportConfig`] and the sampling defaults
+//! in [`SamplingDefaults`], each read from the same `[llm]` table on its own (not with
+//! `#[serde(flatten)]`, which would lose the key path in error messages), because Ollama and OpenAI-compatible servers fail in the same ways: down
 //! (connect timeout, retries), loading a model (first-byte timeout), stalled mid-stream
 //! (idle timeout), or talking forever (overall deadline).
 //!
@@ -50,6 +51,22 @@ const COMMON_KEYS: &[&str] = &[
 pub const OLLAMA_KEYS: &[&str] = &["endpoint", "keep_alive", "format", "extra_options"];
 /// Every key [`OpenAiConfig`] reads from `[llm]`, besides the shared ones.
 pub const OPENAI_KEYS: &[&str] = &["api_key", "json_mode"];
+
+/// Reads a backend config from the section: its own keys, then the sampling defaults and
+/// the transport settings from the same table, so errors name `llm.<key>` and the line.
+pub(crate) fn read_section<T: serde::de::DeserializeOwned>(
+    section: &botkit::config::LlmSection,
+    own_keys: &[&str],
+) -> Result<(T, SamplingDefaults, TransportConfig), botkit::llm::LlmError> {
+    use botkit::llm::LlmError;
+    check_keys(section.options.keys(), own_keys).map_err(LlmError::Unavailable)?;
+    let config_error = |e: botkit::config::ConfigError| LlmError::Unavailable(e.to_string());
+    Ok((
+        section.deserialize_into().map_err(config_error)?,
+        section.deserialize_into().map_err(config_error)?,
+        section.deserialize_into().map_err(config_error)?,
+    ))
+}
 
 /// Refuses a key that is neither shared nor in `own`, naming the keys that exist.
 pub(crate) fn check_keys<'a>(
@@ -213,13 +230,13 @@ pub struct OllamaConfig {
     pub keep_alive: Option<KeepAlive>,
     /// `format`: `"json"` or a JSON Schema object for structured output.
     pub format: Option<serde_json::Value>,
-    /// Default sampling options.
-    #[serde(flatten)]
+    /// Default sampling options (the same `[llm]` table, read on its own).
+    #[serde(skip)]
     pub sampling: SamplingDefaults,
     /// More Ollama `options` sent as given (`top_k`, `repeat_penalty`, `min_p`…).
     pub extra_options: serde_json::Map<String, serde_json::Value>,
-    /// Timeouts, retries, breaker.
-    #[serde(flatten)]
+    /// Timeouts, retries, breaker (the same `[llm]` table, read on its own).
+    #[serde(skip)]
     pub transport: TransportConfig,
 }
 
@@ -283,10 +300,10 @@ pub struct OpenAiConfig {
     /// Ask for `response_format = {"type": "json_object"}`.
     pub json_mode: bool,
     /// Default sampling options (`num_ctx` is ignored: the server fixes it at load).
-    #[serde(flatten)]
+    #[serde(skip)]
     pub sampling: SamplingDefaults,
-    /// Timeouts, retries, breaker.
-    #[serde(flatten)]
+    /// Timeouts, retries, breaker (the same `[llm]` table, read on its own).
+    #[serde(skip)]
     pub transport: TransportConfig,
 }
 

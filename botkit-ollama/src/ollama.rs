@@ -19,7 +19,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use tokio::time::Instant;
 
-use crate::config::{OLLAMA_DEFAULT_URL, OLLAMA_KEYS, OllamaConfig, OllamaEndpoint, check_keys};
+use crate::config::{OLLAMA_DEFAULT_URL, OLLAMA_KEYS, OllamaConfig, OllamaEndpoint, read_section};
 use crate::transport::{LineDecoder, Step, Transport, error_value_text};
 
 /// An [`LlmBackend`] speaking Ollama's native API.
@@ -94,10 +94,10 @@ impl OllamaBackend {
 
     /// A backend from the `[llm]` section (`backend = "ollama"`).
     pub fn from_section(section: &LlmSection) -> Result<Self, LlmError> {
-        check_keys(section.options.keys(), OLLAMA_KEYS).map_err(LlmError::Unavailable)?;
-        let config: OllamaConfig = section
-            .deserialize_into()
-            .map_err(|e| LlmError::Unavailable(e.to_string()))?;
+        let (mut config, sampling, transport): (OllamaConfig, _, _) =
+            read_section(section, OLLAMA_KEYS)?;
+        config.sampling = sampling;
+        config.transport = transport;
         Self::new(config)
     }
 

@@ -13,7 +13,7 @@ use botkit::llm::{LlmBackend, LlmError, LlmRequest, LlmResponse, LlmStream, Mode
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use crate::config::{OPENAI_DEFAULT_URL, OPENAI_KEYS, OpenAiConfig, check_keys};
+use crate::config::{OPENAI_DEFAULT_URL, OPENAI_KEYS, OpenAiConfig, read_section};
 use crate::framing::SseDecoder;
 use crate::transport::{LineDecoder, Step, Transport, error_value_text};
 
@@ -45,10 +45,10 @@ impl OpenAiBackend {
 
     /// A backend from the `[llm]` section (`backend = "openai"`).
     pub fn from_section(section: &LlmSection) -> Result<Self, LlmError> {
-        check_keys(section.options.keys(), OPENAI_KEYS).map_err(LlmError::Unavailable)?;
-        let config: OpenAiConfig = section
-            .deserialize_into()
-            .map_err(|e| LlmError::Unavailable(e.to_string()))?;
+        let (mut config, sampling, transport): (OpenAiConfig, _, _) =
+            read_section(section, OPENAI_KEYS)?;
+        config.sampling = sampling;
+        config.transport = transport;
         Self::new(config)
     }
 

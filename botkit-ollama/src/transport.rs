@@ -157,7 +157,7 @@ impl Transport {
                 permit.failure();
                 return Err(LlmError::Connect {
                     url: url.to_owned(),
-                    reason: error_chain(&error),
+                    reason: error_chain(&error.without_url()),
                 });
             }
             Ok(Ok(response)) => response,
@@ -189,7 +189,7 @@ impl Transport {
             response.bytes().await.map_err(|e| {
                 LlmError::Stream(format!(
                     "the connection broke before the whole answer arrived: {}",
-                    error_chain(&e)
+                    error_chain(&e.without_url())
                 ))
             })
         });
@@ -221,7 +221,7 @@ impl Transport {
             read.map_err(|e| {
                 LlmError::Stream(format!(
                     "the connection broke mid-stream: {}",
-                    error_chain(&e)
+                    error_chain(&e.without_url())
                 ))
             })
         });

@@ -515,3 +515,53 @@ async fn from_config_picks_the_backend_and_checks_keys() {
         "openai"
     );
 }
+
+#[tokio::test]
+async fn a_config_file_with_every_key() {
+    let text = r#"
+[llm]
+backend = "ollama"
+url = "http://127.0.0.1:11434"
+model = "llama3.2:3b"
+endpoint = "generate"
+system = "be brief"
+temperature = 0.5
+top_p = 0.9
+num_predict = 100
+num_ctx = 4096
+stop = ["\n"]
+seed = 7
+keep_alive = "10m"
+format = "json"
+extra_options = { top_k = 20 }
+connect_timeout = "2s"
+first_byte_timeout = "90s"
+idle_timeout = 15000
+request_timeout = "2m"
+
+[llm.retry]
+base = "100ms"
+max_attempts = 4
+
+[llm.breaker]
+failure_threshold = 3
+open_for = "10s"
+"#;
+    let config = botkit::Config::from_str_named(text, "bot.toml").expect("valid file");
+    let section = config.llm.as_ref().expect("[llm]");
+    let ollama = OllamaBackend::from_section(section).expect("every key is known");
+    let cfg = ollama.config();
+    assert_eq!(cfg.endpoint, OllamaEndpoint::Generate);
+    assert_eq!(cfg.sampling.num_ctx, Some(4096));
+    assert_eq!(cfg.extra_options["top_k"], json!(20));
+    assert_eq!(cfg.transport.idle_timeout, Duration::from_secs(15));
+    assert_eq!(cfg.transport.first_byte_timeout, Duration::from_secs(90));
+    assert_eq!(cfg.transport.retry.max_attempts, Some(4));
+    assert_eq!(cfg.transport.breaker.failure_threshold, 3);
+
+    let bad = text.replace("idle_timeout = 15000", "idle_timeout = \"15 parsecs\"");
+    let config = botkit::Config::from_str_named(&bad, "bot.toml").expect("valid toml");
+    let error = OllamaBackend::from_section(config.llm.as_ref().unwrap()).unwrap_err();
+    assert!(error.to_string().contains("llm.idle_timeout"), "{error}");
+    assert!(error.to_string().contains("bot.toml:19"), "{error}");
+}
