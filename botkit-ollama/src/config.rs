@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use botkit::backoff::BackoffPolicy;
 use botkit::breaker::BreakerConfig;
-use botkit::config::Secret;
+use botkit::config::{Secret, duration};
 use botkit::llm::LlmOptions;
 use serde::Deserialize;
 
@@ -59,8 +59,8 @@ pub(crate) fn read_section<T: serde::de::DeserializeOwned>(
     own_keys: &[&str],
 ) -> Result<(T, SamplingDefaults, TransportConfig), botkit::llm::LlmError> {
     use botkit::llm::LlmError;
-    check_keys(section.options.keys(), own_keys).map_err(LlmError::Unavailable)?;
-    let config_error = |e: botkit::config::ConfigError| LlmError::Unavailable(e.to_string());
+    check_keys(section.options.keys(), own_keys).map_err(LlmError::Config)?;
+    let config_error = |e: botkit::config::ConfigError| LlmError::Config(e.to_string());
     Ok((
         section.deserialize_into().map_err(config_error)?,
         section.deserialize_into().map_err(config_error)?,
@@ -330,70 +330,6 @@ impl OpenAiConfig {
             model: model.into(),
             ..Self::default()
         }
-    }
-}
-
-/// Durations in config: `"250ms"`, `"2s"`, `"1.5s"`, `"5m"`, `"1h"`, or integer milliseconds.
-/// (The core's parser is private to it; this one accepts the same forms.)
-pub(crate) mod duration {
-    use std::fmt;
-    use std::time::Duration;
-
-    use serde::Deserializer;
-    use serde::de::{self, Visitor};
-
-    /// Parses `"<number><unit>"`; a bare number is milliseconds.
-    pub(crate) fn parse(text: &str) -> Result<Duration, String> {
-        let text = text.trim();
-        let split = text
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(text.len());
-        let (number, unit) = text.split_at(split);
-        let value: f64 = number.parse().map_err(|_| {
-            format!("`{text}` is not a duration; write e.g. \"500ms\", \"2s\", \"5m\" or \"1h\"")
-        })?;
-        let millis_per_unit = match unit.trim() {
-            "" | "ms" => 1.0,
-            "s" | "sec" | "secs" => 1_000.0,
-            "m" | "min" | "mins" => 60_000.0,
-            "h" | "hour" | "hours" => 3_600_000.0,
-            other => {
-                return Err(format!(
-                    "unknown unit `{other}` in duration `{text}`; use ms, s, m or h"
-                ));
-            }
-        };
-        Duration::try_from_secs_f64(value * millis_per_unit / 1_000.0)
-            .map_err(|_| format!("duration `{text}` is out of range"))
-    }
-
-    struct DurationVisitor;
-
-    impl Visitor<'_> for DurationVisitor {
-        type Value = Duration;
-
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("a duration such as \"2s\" or \"500ms\", or an integer of milliseconds")
-        }
-
-        fn visit_u64<E: de::Error>(self, v: u64) -> Result<Duration, E> {
-            Ok(Duration::from_millis(v))
-        }
-
-        fn visit_i64<E: de::Error>(self, v: i64) -> Result<Duration, E> {
-            u64::try_from(v)
-                .map(Duration::from_millis)
-                .map_err(|_| E::custom(format!("duration {v} ms is negative")))
-        }
-
-        fn visit_str<E: de::Error>(self, v: &str) -> Result<Duration, E> {
-            parse(v).map_err(E::custom)
-        }
-    }
-
-    /// `deserialize_with` target for a `Duration` field.
-    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-        d.deserialize_any(DurationVisitor)
     }
 }
 

@@ -44,7 +44,7 @@ pub fn from_config(section: &LlmSection) -> Result<Arc<dyn LlmBackend>, LlmError
         "openai" | "llamacpp" | "llama.cpp" | "vllm" | "lmstudio" => {
             Ok(Arc::new(OpenAiBackend::from_section(section)?))
         }
-        other => Err(LlmError::Unavailable(format!(
+        other => Err(LlmError::Config(format!(
             "unknown `llm.backend` {other:?}; use \"ollama\" or \"openai\""
         ))),
     }

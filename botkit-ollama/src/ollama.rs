@@ -82,7 +82,7 @@ impl OllamaBackend {
     /// A backend from its config. Fails only on a bad URL or config value; the server is
     /// not contacted (see [`crate::connect`] for a start-up check).
     pub fn new(config: OllamaConfig) -> Result<Self, LlmError> {
-        config.check().map_err(LlmError::Unavailable)?;
+        config.check().map_err(LlmError::Config)?;
         let url = if config.url.trim().is_empty() {
             OLLAMA_DEFAULT_URL
         } else {
@@ -169,7 +169,7 @@ impl OllamaBackend {
     fn model<'a>(&'a self, request: &'a LlmRequest) -> Result<&'a str, LlmError> {
         let model = request.model.as_deref().unwrap_or(&self.config.model);
         if model.trim().is_empty() {
-            return Err(LlmError::Unavailable(
+            return Err(LlmError::Config(
                 "no model: set `model` in [llm] or on the request".into(),
             ));
         }

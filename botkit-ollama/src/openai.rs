@@ -65,7 +65,7 @@ impl OpenAiBackend {
     fn model<'a>(&'a self, request: &'a LlmRequest) -> Result<&'a str, LlmError> {
         let model = request.model.as_deref().unwrap_or(&self.config.model);
         if model.trim().is_empty() {
-            return Err(LlmError::Unavailable(
+            return Err(LlmError::Config(
                 "no model: set `model` in [llm] or on the request".into(),
             ));
         }

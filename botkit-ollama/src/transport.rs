@@ -59,12 +59,12 @@ impl Transport {
     ) -> Result<Self, LlmError> {
         let base = base.trim().trim_end_matches('/').to_owned();
         let parsed = reqwest::Url::parse(&base).map_err(|e| {
-            LlmError::Unavailable(format!(
+            LlmError::Config(format!(
                 "`llm.url` {base:?} is not a URL ({e}); write e.g. \"http://127.0.0.1:11434\""
             ))
         })?;
         if !matches!(parsed.scheme(), "http" | "https") {
-            return Err(LlmError::Unavailable(format!(
+            return Err(LlmError::Config(format!(
                 "`llm.url` {base:?} must start with http:// or https://"
             )));
         }
@@ -141,7 +141,7 @@ impl Transport {
         if let Some(key) = &self.api_key {
             let mut value =
                 HeaderValue::try_from(format!("Bearer {}", key.expose())).map_err(|_| {
-                    LlmError::Unavailable("`llm.api_key` is not a valid header value".into())
+                    LlmError::Config("`llm.api_key` is not a valid header value".into())
                 })?;
             value.set_sensitive(true);
             request = request.header(AUTHORIZATION, value);

@@ -44,7 +44,8 @@ impl Plugin for Moderation {
                     duration_secs: duration.as_secs(),
                     reason,
                 };
-                ctx.act_ok(Action::new(call.event.source.clone(), kind)).await?;
+                ctx.act_ok(Action::new(call.event.source.clone(), kind))
+                    .await?;
                 Ok(())
             }),
             Command::new(roll, |call, ctx| async move {

@@ -254,8 +254,9 @@ where
 }
 
 /// Serde helpers for durations in config: `"250ms"`, `"2s"`, `"1.5s"`, `"5m"`, `"1h"`, or an
-/// integer number of milliseconds. Shared by the backoff, breaker and rate-limit configs.
-pub(crate) mod duration_serde {
+/// integer number of milliseconds. Shared by every config that holds a duration (backoff,
+/// breaker, rate limits, the LLM backends); also reachable as `botkit::config::duration`.
+pub mod duration_serde {
     use std::fmt;
     use std::time::Duration;
 
@@ -264,7 +265,7 @@ pub(crate) mod duration_serde {
 
     /// Parses `"<number><unit>"` with unit `ms`, `s`, `m`/`min` or `h`; a bare number is
     /// milliseconds.
-    pub(crate) fn parse(text: &str) -> Result<Duration, String> {
+    pub fn parse(text: &str) -> Result<Duration, String> {
         let text = text.trim();
         let split = text
             .find(|c: char| !(c.is_ascii_digit() || c == '.'))
@@ -313,7 +314,7 @@ pub(crate) mod duration_serde {
     }
 
     /// `deserialize_with` target for a `Duration` field.
-    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
         d.deserialize_any(DurationVisitor)
     }
 }

@@ -207,6 +207,9 @@ pub enum LlmError {
     /// No more scripted answers (testing) or no backend configured.
     #[error("no LLM available: {0}")]
     Unavailable(String),
+    /// The `[llm]` config is invalid (unknown backend, bad URL, bad value).
+    #[error("invalid LLM config: {0}")]
+    Config(String),
 }
 
 impl LlmError {

@@ -33,6 +33,7 @@ use std::sync::Arc;
 use serde::Serialize;
 use toml::{Table, Value};
 
+pub use crate::backoff::duration_serde as duration;
 pub use error::{ConfigError, Location};
 pub use secret::Secret;
 pub use sections::{
