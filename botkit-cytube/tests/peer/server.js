@@ -17,6 +17,7 @@
 //   /control/close             close every websocket cleanly
 //   /control/freeze            stop sending pings (the link looks dead to the client)
 //   /control/send?frame=TEXT   write TEXT as a raw websocket frame to every client
+//   /control/send?big=N        write a chat frame of about N bytes to every client
 //   /control/kick?user=N&reason=R
 //   /control/chat?chan=C&user=N&msg=M   a chat message from a (fake) user N
 //   /control/join?chan=C&user=N&rank=R  a fake user joins (addUser to everyone)
@@ -444,9 +445,12 @@ const httpServer = http.createServer((req, res) => {
         s.conn.resetPingTimeout = () => {};
       }
       return reply(200, { ok: true });
-    case "/control/send":
-      for (const s of all()) s.conn.transport.socket.send(q("frame"));
+    case "/control/send": {
+      // `big=N`: a chat frame of about N bytes (oversized-frame tests).
+      const frame = q("big") ? '42["chatMsg",{"username":"x","msg":"' + "x".repeat(Number(q("big"))) + '","meta":{},"time":0}]' : q("frame");
+      for (const s of all()) s.conn.transport.socket.send(frame);
       return reply(200, { ok: true });
+    }
     case "/control/kick":
       for (const s of all()) if (s.data.name === q("user")) { kick(s, q("reason") || ""); leave(s); }
       return reply(200, { ok: true });
