@@ -147,18 +147,23 @@ impl Bot {
     }
 
     async fn next(&mut self, what: &str, pred: impl Fn(&Event) -> bool) -> Arc<Event> {
+        let mut seen = Vec::new();
         let found = tokio::time::timeout(WAIT, async {
             while let Some(ev) = self.events.recv().await {
                 if pred(&ev) {
                     return Some(ev);
                 }
+                seen.push(ev.topic.as_str().to_owned());
             }
             None
         })
         .await;
         match found {
             Ok(Some(ev)) => ev,
-            _ => panic!("timed out waiting for {what}"),
+            _ => panic!(
+                "timed out waiting for {what}; saw {seen:?}; platform health {:?}",
+                self.platform.health()
+            ),
         }
     }
 
@@ -287,15 +292,23 @@ async fn history_replayed_on_join_is_not_live_chat() {
             .room(RoomConfig::new("lab"))
             .user("reader"),
     );
-    let ev = bot
-        .next("the backlog", is("platform.cytube.chat.message"))
-        .await;
-    let Some(msg) = ev.payload.chat() else {
-        panic!()
-    };
+    // channel.joined has a higher priority than chat, so the two may arrive in either order.
+    let (mut backlog, mut joined) = (None, false);
+    while backlog.is_none() || !joined {
+        let ev = bot
+            .next("the backlog and the join", |e| {
+                let t = e.topic.as_str();
+                t.ends_with("chat.message") || t.ends_with("channel.joined")
+            })
+            .await;
+        match ev.payload.chat() {
+            Some(msg) => backlog = Some(msg.clone()),
+            None => joined = true,
+        }
+    }
+    let msg = backlog.expect("backlog seen");
     assert_eq!(msg.text, "from before");
     assert!(msg.is_history);
-    bot.joined("lab").await;
     peer.control("chat", &[("chan", "lab"), ("user", "old"), ("msg", "now")])
         .await;
     let ev = bot
