@@ -1,0 +1,43 @@
+//! A CyTube bot that joins a channel and answers `!ping`. Configure it with
+//! CYTUBE_SERVER, CYTUBE_CHANNEL, CYTUBE_USER and (optionally) CYTUBE_PASSWORD.
+use async_trait::async_trait;
+use botkit::{Bot, Command, CommandSpec, Plugin};
+use botkit_cytube::{CytubeConfig, CytubePlatform, RoomConfig};
+
+struct Ping;
+
+#[async_trait]
+impl Plugin for Ping {
+    fn name(&self) -> &str {
+        "ping"
+    }
+
+    fn commands(&self) -> Vec<Command> {
+        vec![Command::new(
+            CommandSpec::new("ping"),
+            |call, ctx| async move {
+                ctx.reply(&call.event, "pong").await?;
+                Ok(())
+            },
+        )]
+    }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let env = |key: &str, default: &str| std::env::var(key).unwrap_or_else(|_| default.into());
+    let mut config = CytubeConfig::new(env("CYTUBE_SERVER", "https://cytu.be"))
+        .room(RoomConfig::new(env("CYTUBE_CHANNEL", "botkit-test")))
+        .user(env("CYTUBE_USER", "botkit_ping"));
+    if let Ok(password) = std::env::var("CYTUBE_PASSWORD") {
+        config = config.password(password);
+    }
+    let cytube = CytubePlatform::new("cytube", config)?;
+    Bot::builder()
+        .platform(cytube)
+        .plugin(Ping)
+        .build()?
+        .run()
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,384 @@
+//! botkit actions to CyTube frames, with the rank checks CyTube itself would apply.
+//!
+//! Many CyTube commands are silently ignored without permission, and some
+//! (`setOptions`, `assignLeader`, `readChanLog`…) get the client **kicked**. So every
+//! action is checked locally against the channel's permission table (`setPermissions`,
+//! falling back to CyTube's `DEFAULT_PERMISSIONS`) and our current rank before anything is
+//! sent, and refused with an error that names the permission and both ranks.
+//!
+//! Plain chat text that starts with `/` would run a CyTube chat command (a plugin echoing
+//! user input could otherwise make the bot `/kick` someone), so `say` prefixes such text
+//! with a space; commands go out only through their explicit actions.
+
+use botkit::action::{Action, ActionKind};
+use serde_json::{Value, json};
+
+use crate::codec::Frame;
+use crate::error::CytubeError;
+use crate::media_link::parse_media_link;
+use crate::state::ChannelState;
+
+/// A frame ready to send, and whether it counts against the chat flood limiter.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outgoing {
+    /// The frame.
+    pub frame: Frame,
+    /// Chat messages and PMs go through CyTube's chat limiter.
+    pub counts_as_chat: bool,
+}
+
+/// CyTube's `DEFAULT_PERMISSIONS` for the nodes the actions use, for channels that have not
+/// sent `setPermissions` yet.
+fn default_permission(node: &str) -> f64 {
+    match node {
+        "chat" => 0.0,
+        "voteskip" => -1.0,
+        "playlistadd" | "playlistnext" | "playlistmove" | "playlistjump" | "playlistaddlive"
+        | "mute" | "kick" => 1.5,
+        "playlistdelete" | "settemp" | "ban" | "chatclear" | "leaderctl" | "playlistaddrawfile" => {
+            2.0
+        }
+        _ => 3.0,
+    }
+}
+
+fn require(state: &ChannelState, node: &str, what: &str) -> Result<(), CytubeError> {
+    let needed = state
+        .permission(node)
+        .unwrap_or_else(|| default_permission(node));
+    if state.my_rank >= needed {
+        Ok(())
+    } else {
+        Err(CytubeError::Refused(format!(
+            "{what} needs rank {needed} (permission `{node}`) and the bot has rank {}",
+            state.my_rank
+        )))
+    }
+}
+
+fn chat(text: String) -> Outgoing {
+    Outgoing {
+        frame: Frame::event("chatMsg", Some(json!({ "msg": text }))),
+        counts_as_chat: true,
+    }
+}
+
+fn command(text: String) -> Outgoing {
+    chat(text)
+}
+
+fn other(name: &str, arg: Option<Value>) -> Outgoing {
+    Outgoing {
+        frame: Frame::event(name, arg),
+        counts_as_chat: false,
+    }
+}
+
+/// Text as ordinary chat: a leading `/` is defused with a space (HTML collapses it).
+fn literal(text: &str) -> String {
+    if text.starts_with('/') {
+        format!(" {text}")
+    } else {
+        text.to_owned()
+    }
+}
+
+fn arg_str<'a>(args: &'a Value, key: &str) -> Option<&'a str> {
+    match args {
+        Value::String(s) if key == "text" || key == "link" || key == "user" => Some(s.as_str()),
+        _ => args.get(key).and_then(Value::as_str),
+    }
+    .filter(|s| !s.trim().is_empty())
+}
+
+fn arg_uid(args: &Value, key: &str) -> Result<u64, CytubeError> {
+    let v = match args {
+        Value::Number(_) | Value::String(_) => Some(args),
+        _ => args.get(key),
+    };
+    v.and_then(|v| match v {
+        Value::Number(n) => n.as_u64(),
+        Value::String(s) => s.parse().ok(),
+        _ => None,
+    })
+    .ok_or_else(|| CytubeError::Refused(format!("expected a playlist uid in `{key}`")))
+}
+
+fn need_name(args: &Value, verb: &str) -> Result<String, CytubeError> {
+    arg_str(args, "user")
+        .map(str::to_owned)
+        .ok_or_else(|| CytubeError::Refused(format!("`{verb}` needs a `user`")))
+}
+
+fn logged_in(state: &ChannelState, what: &str) -> Result<(), CytubeError> {
+    if state.my_rank < 0.0 {
+        return Err(CytubeError::Refused(format!(
+            "{what} needs a login; configure `user` (and `password` for a registered account)"
+        )));
+    }
+    Ok(())
+}
+
+/// Builds the frame for `action`, or says why it cannot be sent with our rank.
+pub fn build(action: &Action, state: &ChannelState) -> Result<Outgoing, CytubeError> {
+    match &action.kind {
+        ActionKind::Say { text } => {
+            logged_in(state, "chatting")?;
+            require(state, "chat", "chatting")?;
+            Ok(chat(literal(text)))
+        }
+        ActionKind::Reply { text, to, .. } => {
+            logged_in(state, "chatting")?;
+            require(state, "chat", "chatting")?;
+            Ok(chat(match to {
+                Some(to) => format!("{to}: {text}"),
+                None => literal(text),
+            }))
+        }
+        ActionKind::Whisper { to, text } => {
+            logged_in(state, "a private message")?;
+            Ok(Outgoing {
+                frame: Frame::event("pm", Some(json!({ "to": to, "msg": text }))),
+                counts_as_chat: true,
+            })
+        }
+        ActionKind::Ban { user, reason } => {
+            require(state, "ban", "banning")?;
+            let reason = reason.as_deref().unwrap_or_default();
+            Ok(command(
+                format!("/ban {user} {reason}").trim_end().to_owned(),
+            ))
+        }
+        ActionKind::Custom { name, args } => custom(name, args, state),
+        ActionKind::DeleteMessage { .. } => Err(CytubeError::Unsupported(
+            "CyTube chat messages have no ids and cannot be deleted one by one".into(),
+        )),
+        ActionKind::Timeout { .. } => Err(CytubeError::Unsupported(
+            "CyTube has no timed mutes; use the `mute` or `kick` action".into(),
+        )),
+        other => Err(CytubeError::Unsupported(format!(
+            "`{}` is not supported by CyTube",
+            other.verb()
+        ))),
+    }
+}
+
+fn custom(name: &str, args: &Value, state: &ChannelState) -> Result<Outgoing, CytubeError> {
+    match name {
+        "me" => {
+            logged_in(state, "chatting")?;
+            require(state, "chat", "chatting")?;
+            let text = arg_str(args, "text")
+                .ok_or_else(|| CytubeError::Refused("`me` needs a `text`".into()))?;
+            Ok(command(format!("/me {text}")))
+        }
+        "afk" => {
+            logged_in(state, "going AFK")?;
+            Ok(command("/afk".to_owned()))
+        }
+        "queue" => {
+            let link = arg_str(args, "link")
+                .or_else(|| arg_str(args, "url"))
+                .ok_or_else(|| CytubeError::Refused("`queue` needs a `link`".into()))?;
+            let media = parse_media_link(link).ok_or_else(|| {
+                CytubeError::Refused(format!("`{link}` is not a media link CyTube can play"))
+            })?;
+            let next = args.get("pos").and_then(Value::as_str) == Some("next");
+            require(
+                state,
+                if next { "playlistnext" } else { "playlistadd" },
+                "queueing",
+            )?;
+            if media.is_live() {
+                require(state, "playlistaddlive", "queueing a livestream")?;
+            }
+            if media.kind == "cu" {
+                require(state, "playlistaddcustom", "queueing a custom embed")?;
+            }
+            let mut frame = json!({
+                "id": media.id,
+                "type": media.kind,
+                "pos": if next { "next" } else { "end" },
+            });
+            if let Some(temp) = args.get("temp").and_then(Value::as_bool) {
+                frame["temp"] = Value::Bool(temp);
+            }
+            if let Some(title) = arg_str(args, "title") {
+                frame["title"] = Value::String(title.to_owned());
+            }
+            Ok(other("queue", Some(frame)))
+        }
+        "delete" => {
+            require(state, "playlistdelete", "deleting from the playlist")?;
+            Ok(other("delete", Some(json!(arg_uid(args, "uid")?))))
+        }
+        "move" => {
+            require(state, "playlistmove", "moving playlist items")?;
+            let from = arg_uid(args, "uid")?;
+            let after = match args.get("after") {
+                Some(Value::String(s)) if s == "prepend" || s == "append" => json!(s),
+                Some(_) => json!(arg_uid(args, "after")?),
+                None => json!("append"),
+            };
+            Ok(other(
+                "moveMedia",
+                Some(json!({ "from": from, "after": after })),
+            ))
+        }
+        "jump" => {
+            require(state, "playlistjump", "jumping in the playlist")?;
+            Ok(other("jumpTo", Some(json!(arg_uid(args, "uid")?))))
+        }
+        "voteskip" => {
+            require(state, "voteskip", "voteskip")?;
+            Ok(other("voteskip", None))
+        }
+        "kick" => {
+            require(state, "kick", "kicking")?;
+            let user = need_name(args, "kick")?;
+            let reason = arg_str(args, "reason").unwrap_or_default();
+            Ok(command(
+                format!("/kick {user} {reason}").trim_end().to_owned(),
+            ))
+        }
+        "mute" | "unmute" => {
+            require(state, "mute", "muting")?;
+            let user = need_name(args, name)?;
+            Ok(command(format!("/{name} {user}")))
+        }
+        "clear" => {
+            require(state, "chatclear", "clearing the chat")?;
+            Ok(command("/clear".to_owned()))
+        }
+        other => Err(CytubeError::Unsupported(format!(
+            "unknown CyTube action `{other}`; known: me, afk, queue, delete, move, jump, voteskip, kick, mute, unmute, clear"
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use botkit::event::Source;
+
+    use super::*;
+    use crate::events::ServerEvent;
+
+    fn state(rank: f64) -> ChannelState {
+        let mut s = ChannelState::new();
+        s.apply(&ServerEvent::Rank(rank));
+        s
+    }
+
+    fn act(kind: ActionKind) -> Action {
+        Action::new(Source::new("cytube", "main", Some("lab")), kind)
+    }
+
+    fn custom_act(name: &str, args: Value) -> Action {
+        act(ActionKind::Custom {
+            name: name.into(),
+            args,
+        })
+    }
+
+    #[test]
+    fn chat_text_is_defused_and_me_is_a_command() {
+        let out = build(
+            &act(ActionKind::Say {
+                text: "/kick bob".into(),
+            }),
+            &state(0.0),
+        )
+        .unwrap();
+        assert_eq!(out.frame.encode(), r#"42["chatMsg",{"msg":" /kick bob"}]"#);
+        assert!(out.counts_as_chat);
+        let me = build(&custom_act("me", json!({"text": "waves"})), &state(0.0)).unwrap();
+        assert_eq!(me.frame.encode(), r#"42["chatMsg",{"msg":"/me waves"}]"#);
+        let pm = build(
+            &act(ActionKind::Whisper {
+                to: "bob".into(),
+                text: "hi".into(),
+            }),
+            &state(0.0),
+        )
+        .unwrap();
+        assert_eq!(pm.frame.encode(), r#"42["pm",{"msg":"hi","to":"bob"}]"#);
+    }
+
+    #[test]
+    fn anonymous_bots_cannot_chat() {
+        let err = build(&act(ActionKind::Say { text: "hi".into() }), &state(-1.0)).unwrap_err();
+        assert!(err.to_string().contains("needs a login"), "{err}");
+    }
+
+    #[test]
+    fn moderator_actions_need_the_rank() {
+        let err = build(&custom_act("kick", json!({"user": "bob"})), &state(1.0)).unwrap_err();
+        assert!(matches!(err, CytubeError::Refused(_)));
+        assert!(err.to_string().contains("permission `kick`"), "{err}");
+        let ok = build(
+            &custom_act("kick", json!({"user": "bob", "reason": "spam"})),
+            &state(2.0),
+        )
+        .unwrap();
+        assert_eq!(
+            ok.frame.encode(),
+            r#"42["chatMsg",{"msg":"/kick bob spam"}]"#
+        );
+        assert!(build(&custom_act("delete", json!({"uid": 3})), &state(1.5)).is_err());
+        let del = build(&custom_act("delete", json!({"uid": 3})), &state(2.0)).unwrap();
+        assert_eq!(del.frame.encode(), r#"42["delete",3]"#);
+    }
+
+    #[test]
+    fn the_channel_permission_table_wins_over_defaults() {
+        let mut s = state(0.0);
+        let mut perms = crate::events::Permissions::new();
+        perms.insert("playlistadd".into(), -1.0);
+        perms.insert("playlistaddlive".into(), 0.0);
+        s.apply(&ServerEvent::SetPermissions(perms));
+        let q = build(
+            &custom_act(
+                "queue",
+                json!({"link": "https://youtu.be/dQw4w9WgXcQ", "temp": true}),
+            ),
+            &s,
+        )
+        .unwrap();
+        assert_eq!(
+            q.frame.encode(),
+            r#"42["queue",{"id":"dQw4w9WgXcQ","pos":"end","temp":true,"type":"yt"}]"#
+        );
+        assert!(!q.counts_as_chat);
+        let err = build(
+            &custom_act("queue", json!({"link": "<iframe src=x></iframe>"})),
+            &s,
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("custom embed"), "{err}");
+    }
+
+    #[test]
+    fn playlist_actions() {
+        let s = state(2.0);
+        let mv = build(
+            &custom_act("move", json!({"uid": 4, "after": "prepend"})),
+            &s,
+        )
+        .unwrap();
+        assert_eq!(
+            mv.frame.encode(),
+            r#"42["moveMedia",{"after":"prepend","from":4}]"#
+        );
+        let mv = build(&custom_act("move", json!({"uid": 4, "after": 2})), &s).unwrap();
+        assert_eq!(mv.frame.encode(), r#"42["moveMedia",{"after":2,"from":4}]"#);
+        let jump = build(&custom_act("jump", json!("7")), &s).unwrap();
+        assert_eq!(jump.frame.encode(), r#"42["jumpTo",7]"#);
+        let skip = build(&custom_act("voteskip", Value::Null), &state(-1.0)).unwrap();
+        assert_eq!(skip.frame.encode(), r#"42["voteskip"]"#);
+        assert!(build(&custom_act("queue", json!({"link": "nope"})), &s).is_err());
+        assert!(matches!(
+            build(&custom_act("dance", Value::Null), &s),
+            Err(CytubeError::Unsupported(_))
+        ));
+    }
+}
