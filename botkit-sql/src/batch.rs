@@ -179,7 +179,9 @@ pub(crate) fn bucket_start(bucket: Bucket, at_ms: i64) -> i64 {
 }
 
 /// Sums increments per bucket row, in first-seen order.
-pub(crate) fn bucket_incrs<'a>(incrs: impl IntoIterator<Item = &'a CounterIncr>) -> Vec<BucketIncr> {
+pub(crate) fn bucket_incrs<'a>(
+    incrs: impl IntoIterator<Item = &'a CounterIncr>,
+) -> Vec<BucketIncr> {
     let mut out: Vec<BucketIncr> = Vec::new();
     let mut index: HashMap<(String, String, Bucket, i64), usize> = HashMap::new();
     for c in incrs {
@@ -302,7 +304,11 @@ mod tests {
         });
         let mut held = None;
         let b = gather(&mut rx, item(chat(1)).0, &cfg, &mut held).await;
-        assert_eq!(b.len(), 2, "the row at 5 ms joins, the one at 55 ms does not");
+        assert_eq!(
+            b.len(),
+            2,
+            "the row at 5 ms joins, the one at 55 ms does not"
+        );
         sender.await.unwrap();
     }
 

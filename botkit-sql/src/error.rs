@@ -76,7 +76,9 @@ fn classify(backend: &str, err: &sqlx::Error) -> (Kind, String) {
         | sqlx::Error::ColumnNotFound(_)
         | sqlx::Error::ColumnIndexOutOfBounds { .. } => (
             Kind::Corrupt,
-            format!("a row does not have the expected shape ({err}); the schema may be from another program"),
+            format!(
+                "a row does not have the expected shape ({err}); the schema may be from another program"
+            ),
         ),
         sqlx::Error::Configuration(e) => (Kind::Backend, format!("bad connection settings: {e}")),
         _ => (Kind::Backend, err.to_string()),
@@ -161,26 +163,45 @@ mod tests {
     #[test]
     fn sqlite_codes() {
         assert!(matches!(sqlite_code("5", "locked").0, Kind::Unavailable));
-        assert!(matches!(sqlite_code("517", "busy snapshot").0, Kind::Unavailable));
+        assert!(matches!(
+            sqlite_code("517", "busy snapshot").0,
+            Kind::Unavailable
+        ));
         assert!(matches!(sqlite_code("13", "full").0, Kind::Backend));
         assert!(sqlite_code("13", "full").1.contains("disk is full"));
         assert!(matches!(sqlite_code("26", "not a db").0, Kind::Corrupt));
         assert!(matches!(sqlite_code("11", "malformed").0, Kind::Corrupt));
-        assert!(sqlite_code("14", "cannot open").1.contains("check that the path"));
+        assert!(
+            sqlite_code("14", "cannot open")
+                .1
+                .contains("check that the path")
+        );
     }
 
     #[test]
     fn postgres_codes() {
-        assert!(matches!(postgres_code("08006", "gone").0, Kind::Unavailable));
-        assert!(matches!(postgres_code("57P01", "shutdown").0, Kind::Unavailable));
-        assert!(matches!(postgres_code("40001", "serialize").0, Kind::Conflict));
+        assert!(matches!(
+            postgres_code("08006", "gone").0,
+            Kind::Unavailable
+        ));
+        assert!(matches!(
+            postgres_code("57P01", "shutdown").0,
+            Kind::Unavailable
+        ));
+        assert!(matches!(
+            postgres_code("40001", "serialize").0,
+            Kind::Conflict
+        ));
         assert!(matches!(postgres_code("23505", "dup").0, Kind::Backend));
         assert!(matches!(postgres_code("", "odd").0, Kind::Backend));
     }
 
     #[test]
     fn io_errors_are_transient() {
-        let e = map("postgres", sqlx::Error::Io(std::io::Error::other("refused")));
+        let e = map(
+            "postgres",
+            sqlx::Error::Io(std::io::Error::other("refused")),
+        );
         assert!(e.is_transient());
         assert!(std::error::Error::source(&e).is_some());
         assert!(map("postgres", sqlx::Error::PoolTimedOut).is_transient());

@@ -81,7 +81,9 @@ pub async fn open(url: &str) -> Result<Arc<dyn Store>, StoreError> {
             SqliteStore::open(&path, SqliteOptions::default()).await?,
         )),
         #[cfg(feature = "postgres")]
-        StoreUrl::Postgres(url) => Ok(Arc::new(PgStore::connect(&url, PgOptions::default()).await?)),
+        StoreUrl::Postgres(url) => Ok(Arc::new(
+            PgStore::connect(&url, PgOptions::default()).await?,
+        )),
         #[allow(unreachable_patterns)]
         other => Err(StoreError::invalid(
             "store url",

@@ -57,13 +57,16 @@ macro_rules! decoders {
 
         fn col<'r, T>(row: &'r $row, i: usize) -> Result<T, botkit::store::StoreError>
         where
-            T: sqlx::Decode<'r, <$row as sqlx::Row>::Database> + sqlx::Type<<$row as sqlx::Row>::Database>,
+            T: sqlx::Decode<'r, <$row as sqlx::Row>::Database>
+                + sqlx::Type<<$row as sqlx::Row>::Database>,
         {
             row.try_get(i).map_err(|e| crate::error::map($backend, e))
         }
 
         /// A chat row (`CHAT_COLS`) and its sequence number.
-        fn chat_row(row: &$row) -> Result<(botkit::store::ChatRecord, i64), botkit::store::StoreError> {
+        fn chat_row(
+            row: &$row,
+        ) -> Result<(botkit::store::ChatRecord, i64), botkit::store::StoreError> {
             let seq: i64 = col(row, 0)?;
             let event_id: Option<String> = col(row, 9)?;
             let record = botkit::store::ChatRecord {
@@ -149,12 +152,18 @@ mod tests {
         let c = event_id_text(EventId::from_u128(u128::MAX));
         assert!(a < b && b < c);
         assert_eq!(parse_event_id(&c).unwrap(), EventId::from_u128(u128::MAX));
-        assert!(matches!(parse_event_id("zz"), Err(StoreError::Corrupt { .. })));
+        assert!(matches!(
+            parse_event_id("zz"),
+            Err(StoreError::Corrupt { .. })
+        ));
     }
 
     #[test]
     fn bad_stored_values_are_corrupt_not_panics() {
-        assert!(matches!(from_json("x", "{"), Err(StoreError::Corrupt { .. })));
+        assert!(matches!(
+            from_json("x", "{"),
+            Err(StoreError::Corrupt { .. })
+        ));
         assert!(matches!(attempts("x", -1), Err(StoreError::Corrupt { .. })));
         assert_eq!(limit(usize::MAX), i64::MAX);
     }

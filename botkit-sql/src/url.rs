@@ -68,10 +68,7 @@ impl StoreUrl {
                     return Err(bad("must start with `postgres://`"));
                 };
                 let host_part = after.rsplit_once('@').map_or(after, |(_, h)| h);
-                let host = host_part
-                    .split(['/', '?'])
-                    .next()
-                    .unwrap_or_default();
+                let host = host_part.split(['/', '?']).next().unwrap_or_default();
                 if host.is_empty() && !after.contains("host=") {
                     return Err(bad("has no host"));
                 }

@@ -21,8 +21,8 @@ use async_trait::async_trait;
 use botkit::backoff::Backoff;
 use botkit::event::EventId;
 use botkit::store::{
-    Bucket, ChannelRef, ChatCursor, ChatPage, ChatRecord, CounterIncr, DeadJob, EventRecord,
-    Job, JobFate, JobId, NewJob, Store, StoreError, StoreStats, check_name, literal_prefix,
+    Bucket, ChannelRef, ChatCursor, ChatPage, ChatRecord, CounterIncr, DeadJob, EventRecord, Job,
+    JobFate, JobId, NewJob, Store, StoreError, StoreStats, check_name, literal_prefix,
 };
 use botkit::topic::Pattern;
 use futures_util::future::BoxFuture;
@@ -444,8 +444,9 @@ async fn write_logs(
         inserted.extend(ids);
     }
     for chunk in s.counters.chunks(CHUNK) {
-        let mut qb =
-            QueryBuilder::<Sqlite>::new("INSERT INTO counters (name, dims, bucket, start_ms, value) ");
+        let mut qb = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO counters (name, dims, bucket, start_ms, value) ",
+        );
         qb.push_values(chunk, |mut b, c| {
             b.push_bind(c.name.as_str())
                 .push_bind(c.dims.as_str())
@@ -789,11 +790,12 @@ impl Store for SqliteStore {
     }
 
     async fn chat_channels(&self) -> Result<Vec<ChannelRef>, StoreError> {
-        let rows: Vec<(String, String)> =
-            sqlx::query_as("SELECT DISTINCT platform, channel FROM chat ORDER BY platform, channel")
-                .fetch_all(&self.reader)
-                .await
-                .map_err(on(B))?;
+        let rows: Vec<(String, String)> = sqlx::query_as(
+            "SELECT DISTINCT platform, channel FROM chat ORDER BY platform, channel",
+        )
+        .fetch_all(&self.reader)
+        .await
+        .map_err(on(B))?;
         Ok(rows
             .into_iter()
             .map(|(p, c)| ChannelRef::new(p, c))
@@ -966,9 +968,11 @@ impl Store for SqliteStore {
         by: i64,
     ) -> Result<(), StoreError> {
         check_name("counter name", name)?;
-        self.log(LogWrite::Counters(vec![CounterIncr::new(name, dims, at_ms, by)]))
-            .await
-            .map(|_| ())
+        self.log(LogWrite::Counters(vec![CounterIncr::new(
+            name, dims, at_ms, by,
+        )]))
+        .await
+        .map(|_| ())
     }
 
     async fn incr_counters(&self, incrs: &[CounterIncr]) -> Result<(), StoreError> {
@@ -978,7 +982,9 @@ impl Store for SqliteStore {
         if incrs.is_empty() {
             return Ok(());
         }
-        self.log(LogWrite::Counters(incrs.to_vec())).await.map(|_| ())
+        self.log(LogWrite::Counters(incrs.to_vec()))
+            .await
+            .map(|_| ())
     }
 
     async fn counter_series(
