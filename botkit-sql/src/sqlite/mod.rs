@@ -230,7 +230,7 @@ impl SqliteStore {
             .await
             .map_err(|e| fail(crate::error::map(B, e)))?;
         let (tx, rx) = mpsc::channel(opts.write_behind.queue.max(1));
-        tokio::spawn(run_writer(conn, rx, opts.write_behind));
+        tokio::spawn(run_writer(conn, write_opts.clone(), rx, opts.write_behind));
         tracing::debug!(path = %path.display(), "sqlite store open");
         Ok(Self {
             path,
@@ -251,7 +251,7 @@ impl SqliteStore {
         let rows: Vec<String> = sqlx::query_scalar("PRAGMA integrity_check")
             .fetch_all(&self.reader)
             .await
-            .map_err(on(B))?;
+            .map_err(|e| at_path(&self.path, crate::error::map(B, e)))?;
         if rows.len() == 1 && rows.first().is_some_and(|r| r == "ok") {
             Ok(())
         } else {
@@ -342,7 +342,12 @@ enum BindVal {
     Int(i64),
 }
 
-async fn run_writer(mut conn: SqliteConnection, mut rx: mpsc::Receiver<Msg<Op>>, cfg: WriteBehind) {
+async fn run_writer(
+    mut conn: SqliteConnection,
+    opts: SqliteConnectOptions,
+    mut rx: mpsc::Receiver<Msg<Op>>,
+    cfg: WriteBehind,
+) {
     let mut held: Option<Msg<Op>> = None;
     loop {
         let msg = match held.take() {
@@ -353,13 +358,16 @@ async fn run_writer(mut conn: SqliteConnection, mut rx: mpsc::Receiver<Msg<Op>>,
             },
         };
         match msg {
-            Msg::Other(Op::Exec(f)) => f(&mut conn).await,
+            Msg::Other(Op::Exec(f)) => {
+                f(&mut conn).await;
+                recover(&mut conn, &opts).await;
+            }
             Msg::Other(Op::Flush(done)) => {
                 let _ = done.send(());
             }
             Msg::Log(first) => {
                 let batch = crate::batch::gather(&mut rx, first, &cfg, &mut held).await;
-                commit_logs(&mut conn, batch, &cfg).await;
+                commit_logs(&mut conn, &opts, batch, &cfg).await;
             }
         }
     }
@@ -369,10 +377,19 @@ async fn run_writer(mut conn: SqliteConnection, mut rx: mpsc::Receiver<Msg<Op>>,
 }
 
 /// Commits a batch, retrying transient failures with backoff; answers its callers.
-async fn commit_logs(conn: &mut SqliteConnection, batch: Vec<LogItem>, cfg: &WriteBehind) {
+async fn commit_logs(
+    conn: &mut SqliteConnection,
+    opts: &SqliteConnectOptions,
+    batch: Vec<LogItem>,
+    cfg: &WriteBehind,
+) {
     let mut backoff = Backoff::new(cfg.retry.clone());
     loop {
-        match write_logs(conn, &batch).await {
+        let result = write_logs(conn, &batch).await;
+        if result.is_err() {
+            recover(conn, opts).await;
+        }
+        match result {
             Ok(inserted) => return deliver_ok(batch, inserted),
             Err(e) if e.is_transient() => match backoff.next_delay() {
                 Some(delay) => {
@@ -386,6 +403,32 @@ async fn commit_logs(conn: &mut SqliteConnection, batch: Vec<LogItem>, cfg: &Wri
                 return deliver_err(batch, &e);
             }
         }
+    }
+}
+
+/// Makes sure the write connection is usable after a failed operation.
+///
+/// Some errors (a full disk, an I/O error) make SQLite roll the transaction back by itself;
+/// the driver then still counts it as open and refuses the next `BEGIN`. A connection left
+/// in that state is replaced by a fresh one, so one bad moment never wedges the writer.
+async fn recover(conn: &mut SqliteConnection, opts: &SqliteConnectOptions) {
+    if !conn.is_in_transaction() {
+        return;
+    }
+    // A rollback queued by a dropped transaction may still be on its way: let it land.
+    let _ = sqlx::query("SELECT 1").execute(&mut *conn).await;
+    if !conn.is_in_transaction() {
+        return;
+    }
+    match SqliteConnection::connect_with(opts).await {
+        Ok(fresh) => {
+            tracing::warn!(
+                "sqlite write connection was left inside a failed transaction; reopened it"
+            );
+            let stale = std::mem::replace(conn, fresh);
+            let _ = stale.close().await;
+        }
+        Err(e) => tracing::error!(error = %e, "reopening the sqlite write connection failed"),
     }
 }
 
