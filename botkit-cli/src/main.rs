@@ -1,4 +1,5 @@
-//! The `botkit` command line: run a bot from its config, check a config.
+//! The `botkit` command line: run a bot from its config, check a config, look after its
+//! database.
 //!
 //! It stays thin: it parses arguments and config, then calls library code that any
 //! program embedding botkit can call too.
@@ -11,6 +12,7 @@ use botkit::builtin::Echo;
 use botkit::config::Config;
 use botkit::runtime::{Bot, BotBuilder};
 use botkit::shell::ShellPlatform;
+use botkit::store::{Bucket, ChannelRef, ChatCursor, Store};
 use clap::{Parser, Subcommand};
 
 /// Run and manage botkit chat bots.
@@ -37,6 +39,41 @@ enum Command {
     Check {
         /// The bot's TOML config file.
         config: PathBuf,
+    },
+    /// Look after the bot's database: migrate, count, prune, export.
+    Db {
+        /// Store URL (`sqlite://botkit.db`, `postgres://…`); default: the config's
+        /// `[store] url`, else `sqlite://botkit.db`.
+        #[arg(long, global = true, env = "BOTKIT_STORE_URL")]
+        url: Option<String>,
+        /// The bot's TOML config file, to take the store URL from.
+        #[arg(long, global = true)]
+        config: Option<PathBuf>,
+        #[command(subcommand)]
+        action: DbAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum DbAction {
+    /// Create or upgrade the schema.
+    Migrate,
+    /// Print row counts per area.
+    Stats,
+    /// Delete chat, events and hourly counters older than a duration (day counters stay).
+    Prune {
+        /// Age like `30d`, `12h`, `90m`, `2w`.
+        #[arg(long)]
+        older_than: String,
+    },
+    /// Write one channel's chat log to stdout, oldest first.
+    Export {
+        /// The channel as `platform:channel`, e.g. `twitch:#somechannel`.
+        #[arg(long)]
+        channel: String,
+        /// Output format; `jsonl` (one JSON object per line) is the one there is.
+        #[arg(long, default_value = "jsonl")]
+        format: String,
     },
 }
 
@@ -95,10 +132,110 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 Some(path) => Config::load(&path)?,
                 None => Config::default(),
             };
-            build(&config)?.build()?.run().await?;
+            let store = open_store(&config.store.url).await?;
+            build(&config)?.shared_store(store).build()?.run().await?;
             Ok(())
         }
+        Command::Db {
+            url,
+            config,
+            action,
+        } => {
+            let url = match (url, config) {
+                (Some(url), _) => url,
+                (None, Some(path)) => Config::load(&path)?.store.url,
+                (None, None) => Config::default().store.url,
+            };
+            db(&url, action).await
+        }
     }
+}
+
+/// Opens (and migrates) the store a URL names, saying which one failed.
+async fn open_store(url: &str) -> anyhow::Result<std::sync::Arc<dyn Store>> {
+    botkit_sql::open(url)
+        .await
+        .with_context(|| format!("cannot open the store `{}`", botkit_sql::redact_url(url)))
+}
+
+async fn db(url: &str, action: DbAction) -> anyhow::Result<()> {
+    let store = open_store(url).await?;
+    let shown = botkit_sql::redact_url(url);
+    match action {
+        DbAction::Migrate => {
+            store.migrate().await?;
+            println!("{shown}: schema is up to date");
+        }
+        DbAction::Stats => {
+            let s = store.stats().await?;
+            println!("store       {shown}");
+            println!("kv_entries  {}", s.kv_entries);
+            println!("chat        {}", s.chat_records);
+            println!("events      {}", s.events);
+            println!("counters    {}", s.counter_buckets);
+            println!("jobs        {}", s.jobs);
+            println!("dead_jobs   {}", s.dead_jobs);
+        }
+        DbAction::Prune { older_than } => {
+            let age = parse_age(&older_than)?;
+            let cutoff = botkit::event::now_millis().saturating_sub(age);
+            let chat = store.prune_chat(cutoff).await?;
+            let events = store.prune_events(cutoff).await?;
+            let counters = store.prune_counters(Bucket::Hour, cutoff).await?;
+            store.flush().await?;
+            println!(
+                "pruned older than {older_than}: {chat} chat messages, {events} events, {counters} hourly counter buckets"
+            );
+        }
+        DbAction::Export { channel, format } => {
+            if format != "jsonl" {
+                anyhow::bail!("unknown export format `{format}`; the format there is: jsonl");
+            }
+            let Some((platform, name)) = channel.split_once(':') else {
+                anyhow::bail!(
+                    "channel `{channel}` must be `platform:channel`, e.g. `twitch:#somechannel`"
+                );
+            };
+            let channel = ChannelRef::new(platform, name);
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            let mut cursor = ChatCursor::START;
+            loop {
+                let page = store.chat_range(&channel, cursor, 1000).await?;
+                for record in &page.records {
+                    serde_json::to_writer(&mut out, record)?;
+                    std::io::Write::write_all(&mut out, b"\n")?;
+                }
+                match page.next {
+                    Some(next) => cursor = next,
+                    None => break,
+                }
+            }
+            std::io::Write::flush(&mut out)?;
+        }
+    }
+    Ok(())
+}
+
+/// Milliseconds in an age like `30d`, `12h`, `90m`, `45s` or `2w`.
+fn parse_age(s: &str) -> anyhow::Result<i64> {
+    let bad = || {
+        anyhow::anyhow!(
+            "`{s}` is not an age; write a number and a unit, like 30d, 12h, 90m, 45s or 2w"
+        )
+    };
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
+    let (n, unit) = s.split_at(split);
+    let n: i64 = n.parse().map_err(|_| bad())?;
+    let unit_ms: i64 = match unit {
+        "s" => 1_000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        "w" => 7 * 86_400_000,
+        _ => return Err(bad()),
+    };
+    n.checked_mul(unit_ms).ok_or_else(bad)
 }
 
 /// Plugins this binary can run by name from `[plugins.<name>]`.
@@ -107,12 +244,6 @@ const BUNDLED_PLUGINS: &[&str] = &["echo"];
 /// Builds a bot from the config alone: its platforms, store and bundled plugins.
 fn build(config: &Config) -> anyhow::Result<BotBuilder> {
     let mut builder = Bot::builder().config(config.clone());
-    if !config.store.url.starts_with("memory") {
-        anyhow::bail!(
-            "store url `{}` is not supported by this build yet; use `memory:`",
-            config.store.url
-        );
-    }
     let platforms = config.platforms();
     if platforms.is_empty() {
         builder = builder.platform(ShellPlatform::stdio(&config.bot.name));
@@ -145,4 +276,19 @@ fn build(config: &Config) -> anyhow::Result<BotBuilder> {
         };
     }
     Ok(builder)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_age;
+
+    #[test]
+    fn ages() {
+        assert_eq!(parse_age("30d").unwrap(), 30 * 86_400_000);
+        assert_eq!(parse_age("12h").unwrap(), 12 * 3_600_000);
+        assert_eq!(parse_age("2w").unwrap(), 14 * 86_400_000);
+        for bad in ["", "30", "d", "30x", "-1d", "99999999999999999999d"] {
+            assert!(parse_age(bad).is_err(), "{bad}");
+        }
+    }
 }

@@ -7,6 +7,10 @@ use std::process::{Command, Stdio};
 fn botkit() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_botkit"));
     cmd.env_remove("RUST_LOG").env_remove("BOTKIT_LOG");
+    // `botkit run` with no store configured persists to ./botkit.db: keep it out of the tree.
+    let cwd = std::env::temp_dir().join(format!("botkit-cli-cwd-{}", std::process::id()));
+    std::fs::create_dir_all(&cwd).expect("scratch working directory");
+    cmd.current_dir(cwd);
     cmd
 }
 

@@ -81,17 +81,19 @@ pub struct LogRule {
 #[serde(default, deny_unknown_fields)]
 #[non_exhaustive]
 pub struct StoreSection {
-    /// Store URL: `memory:`, `sqlite://botkit.db`, `postgres://…`.
+    /// Store URL: `sqlite://botkit.db` (the default: a file in the working directory),
+    /// `postgres://…`, or `memory:` (nothing persists).
     pub url: String,
     /// Logging rules, first match wins; a topic no rule matches is not logged.
     pub log: Vec<LogRule>,
 }
 
 impl Default for StoreSection {
-    /// `memory:` and one rule logging every inbound platform event (`platform.>`).
+    /// `sqlite://botkit.db` and one rule logging every inbound platform event
+    /// (`platform.>`).
     fn default() -> Self {
         Self {
-            url: "memory:".to_owned(),
+            url: "sqlite://botkit.db".to_owned(),
             log: Pattern::new("platform.>")
                 .map(|pattern| LogRule {
                     pattern,

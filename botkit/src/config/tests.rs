@@ -165,7 +165,7 @@ fn empty_file_is_the_default_config() {
     assert_eq!(default.bot.name, "botkit");
     assert_eq!(default.bot.prefix, "!");
     assert_eq!(default.bot.shutdown_timeout_ms, 5000);
-    assert_eq!(default.store.url, "memory:");
+    assert_eq!(default.store.url, "sqlite://botkit.db");
     assert_eq!(default.bus.default_capacity, 1024);
     assert!(default.store.should_log("platform.shell.chat.message"));
 }

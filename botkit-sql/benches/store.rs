@@ -1,0 +1,192 @@
+#![allow(missing_docs)] // criterion_group! generates undocumented items
+//! Store benchmarks: chat-log inserts per second, batched versus one row per statement (on
+//! SQLite and, when `BOTKIT_TEST_POSTGRES_URL` is set, PostgreSQL), and the latency of
+//! `recent_chat(channel, 200)` with 1,000,000 stored messages across 100 channels.
+//!
+//! Before the criterion groups run, each comparison is measured once directly and printed
+//! with its ratio, so the figures the README quotes come out of one `cargo bench`.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use botkit::store::{ChannelRef, ChatRecord, Store};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use tokio::runtime::Runtime;
+
+const BATCH: usize = 1_000;
+
+fn records(ch: &ChannelRef, n: usize, from: i64) -> Vec<ChatRecord> {
+    (0..n)
+        .map(|i| {
+            let i = i as i64 + from;
+            ChatRecord::new(
+                ch,
+                format!("twitch:{}", i % 500),
+                "user",
+                format!("message number {i} with some text"),
+                i,
+            )
+            .with_message_id(format!("m{i}"))
+        })
+        .collect()
+}
+
+fn temp_path(tag: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("botkit-sql-bench-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir.join("bench.db")
+}
+
+/// Rows per second of `rows` rows written in batches of `batch` (1: one row per call).
+async fn inserts_per_sec(store: &dyn Store, rows: usize, batch: usize, from: i64) -> f64 {
+    let ch = ChannelRef::new("twitch", "#bench");
+    let recs = records(&ch, rows, from);
+    let start = Instant::now();
+    for chunk in recs.chunks(batch) {
+        store.append_chat(chunk).await.expect("append");
+    }
+    rows as f64 / start.elapsed().as_secs_f64()
+}
+
+fn compare(rt: &Runtime, name: &str, store: &dyn Store) {
+    rt.block_on(async {
+        let batched = inserts_per_sec(store, 100_000, BATCH, 0).await;
+        let single = inserts_per_sec(store, 2_000, 1, 1_000_000).await;
+        println!(
+            "{name}: batched ({BATCH} rows/commit) {batched:.0} inserts/s; one row per statement {single:.0} inserts/s; ratio {:.1}x",
+            batched / single
+        );
+    });
+}
+
+fn sqlite_store(rt: &Runtime, tag: &str) -> Arc<botkit_sql::SqliteStore> {
+    let path = temp_path(tag);
+    Arc::new(
+        rt.block_on(botkit_sql::SqliteStore::open(
+            &path,
+            botkit_sql::SqliteOptions::default(),
+        ))
+        .expect("open sqlite"),
+    )
+}
+
+fn inserts(c: &mut Criterion) {
+    let rt = Runtime::new().expect("runtime");
+    let store = sqlite_store(&rt, "inserts");
+    compare(&rt, "sqlite", &*store);
+    let mut g = c.benchmark_group("sqlite_chat_insert");
+    g.measurement_time(Duration::from_secs(3)).sample_size(10);
+    let ch = ChannelRef::new("twitch", "#crit");
+    let batch = records(&ch, BATCH, 0);
+    g.throughput(Throughput::Elements(BATCH as u64));
+    g.bench_function("batched_1000", |b| {
+        b.to_async(&rt).iter(|| store.append_chat(&batch))
+    });
+    let one = records(&ch, 1, 0);
+    g.throughput(Throughput::Elements(1));
+    g.bench_function("one_row", |b| {
+        b.to_async(&rt).iter(|| store.append_chat(&one))
+    });
+    g.finish();
+
+    #[cfg(feature = "postgres")]
+    postgres(&rt, c);
+}
+
+#[cfg(feature = "postgres")]
+fn postgres(rt: &Runtime, c: &mut Criterion) {
+    let Ok(url) = std::env::var("BOTKIT_TEST_POSTGRES_URL") else {
+        println!("postgres: skipped: BOTKIT_TEST_POSTGRES_URL not set");
+        return;
+    };
+    let schema = format!("botkit_bench_{}", std::process::id());
+    let store = rt
+        .block_on(botkit_sql::PgStore::connect(
+            &url,
+            botkit_sql::PgOptions::default().with_schema(&schema),
+        ))
+        .expect("connect postgres");
+    compare(rt, "postgres", &store);
+    let mut g = c.benchmark_group("postgres_chat_insert");
+    g.measurement_time(Duration::from_secs(3)).sample_size(10);
+    let ch = ChannelRef::new("twitch", "#crit");
+    let batch = records(&ch, BATCH, 0);
+    g.throughput(Throughput::Elements(BATCH as u64));
+    g.bench_function("batched_1000", |b| {
+        b.to_async(rt).iter(|| store.append_chat(&batch))
+    });
+    let one = records(&ch, 1, 0);
+    g.throughput(Throughput::Elements(1));
+    g.bench_function("one_row", |b| {
+        b.to_async(rt).iter(|| store.append_chat(&one))
+    });
+    g.finish();
+    rt.block_on(async {
+        let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DROP SCHEMA \"{schema}\" CASCADE"
+        )))
+        .execute(store.pool())
+        .await;
+        store.close().await;
+    });
+}
+
+fn recent(c: &mut Criterion) {
+    let rt = Runtime::new().expect("runtime");
+    let store = sqlite_store(&rt, "recent");
+    let channels: Vec<ChannelRef> = (0..100)
+        .map(|i| ChannelRef::new("twitch", format!("#chan{i}")))
+        .collect();
+    let start = Instant::now();
+    rt.block_on(async {
+        // 1,000,000 messages, interleaved across the channels as live chat would be.
+        for round in 0..1_000 {
+            let mut batch = Vec::with_capacity(1_000);
+            for i in 0..1_000 {
+                let n = round * 1_000 + i;
+                let ch = &channels[n % 100];
+                batch.push(ChatRecord::new(
+                    ch,
+                    format!("twitch:{}", n % 5000),
+                    "u",
+                    format!("message {n}"),
+                    n as i64,
+                ));
+            }
+            store.append_chat(&batch).await.expect("fill");
+        }
+    });
+    println!(
+        "sqlite: stored 1,000,000 messages in {:.1} s",
+        start.elapsed().as_secs_f64()
+    );
+    let probe = Instant::now();
+    let n = 200;
+    rt.block_on(async {
+        for i in 0..n {
+            let got = store
+                .recent_chat(&channels[i % 100], 200)
+                .await
+                .expect("recent");
+            assert_eq!(got.len(), 200);
+        }
+    });
+    println!(
+        "sqlite: recent_chat(channel, 200) over 1,000,000 messages: {:.3} ms mean",
+        probe.elapsed().as_secs_f64() * 1000.0 / n as f64
+    );
+    let mut g = c.benchmark_group("sqlite_recent");
+    g.measurement_time(Duration::from_secs(3));
+    let mut i = 0usize;
+    g.bench_function("recent_200_of_1m", |b| {
+        b.to_async(&rt).iter(|| {
+            i += 1;
+            store.recent_chat(&channels[i % 100], 200)
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, inserts, recent);
+criterion_main!(benches);

@@ -1,0 +1,1311 @@
+//! [`SqliteStore`]: the store in one SQLite file, the default for a bot's first run.
+//!
+//! SQLite allows one writer at a time, and lock fights between connections of one process
+//! show up as `SQLITE_BUSY` errors and stalls. So this store never has two writers: one
+//! writer task owns the only read-write connection, and every write — key-value puts, queue
+//! claims, deletions, and the batched log writes — is a message to it, run in the order
+//! sent. Reads go to a small pool of read-only connections; in WAL mode they read a
+//! consistent snapshot while the writer commits, so reads never wait for writes.
+//!
+//! Log writes (chat, events, counters) are batched by the writer as described in
+//! [`crate::WriteBehind`]: everything queued while a commit runs is committed together, and
+//! each caller is answered once its rows are committed. Other writes run in their own
+//! `BEGIN IMMEDIATE` transaction, so they also never hit a stale-snapshot conflict with
+//! another process (say `botkit db prune`) writing the same file.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use botkit::backoff::Backoff;
+use botkit::event::EventId;
+use botkit::store::{
+    Bucket, ChannelRef, ChatCursor, ChatPage, ChatRecord, CounterIncr, DeadJob, EventRecord, Job,
+    JobFate, JobId, NewJob, Store, StoreError, StoreStats, check_name, literal_prefix,
+};
+use botkit::topic::Pattern;
+use futures_util::future::BoxFuture;
+use serde_json::Value;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
+    SqliteRow, SqliteSynchronous,
+};
+use sqlx::{Connection, QueryBuilder, Sqlite};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::batch::{LogItem, LogWrite, Msg, WriteBehind, bucket_start, deliver_err, deliver_ok};
+use crate::error::{on, writer_gone};
+use crate::rows::{CHAT_COLS, DEAD_COLS, EVENT_COLS, JOB_COLS, event_id_text, limit, to_json};
+
+const B: &str = "sqlite";
+
+crate::rows::decoders!(SqliteRow, "sqlite");
+
+/// The schema steps, compiled in.
+const MIGRATIONS: &[(i64, &str, &str)] = &[(
+    1,
+    "init",
+    include_str!("../../migrations/sqlite/0001_init.sql"),
+)];
+
+/// Rows per multi-row `INSERT` (SQLite allows 32766 bound values per statement).
+const CHUNK: usize = 500;
+
+/// How hard SQLite makes a commit durable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Synchronous {
+    /// Every commit is on disk before it is acknowledged, also across a power cut (the
+    /// default).
+    #[default]
+    Full,
+    /// A commit survives a crash of the process, but the last commits may be lost if the
+    /// machine loses power. Faster on slow disks.
+    Normal,
+}
+
+/// Settings of a [`SqliteStore`].
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct SqliteOptions {
+    /// How long a connection waits for another process's lock before the operation fails
+    /// as [`StoreError::Unavailable`] (default 5 s).
+    pub busy_timeout: Duration,
+    /// Commit durability (default [`Synchronous::Full`]).
+    pub synchronous: Synchronous,
+    /// Read-only connections for concurrent reads (default 4, at least 1).
+    pub readers: u32,
+    /// How log writes are batched.
+    pub write_behind: WriteBehind,
+    /// Largest size of the database in pages (`PRAGMA max_page_count`); a write that would
+    /// grow it further fails like a full disk. `None` (default): no limit but the disk.
+    pub max_pages: Option<u64>,
+}
+
+impl Default for SqliteOptions {
+    fn default() -> Self {
+        Self {
+            busy_timeout: Duration::from_secs(5),
+            synchronous: Synchronous::Full,
+            readers: 4,
+            write_behind: WriteBehind::default(),
+            max_pages: None,
+        }
+    }
+}
+
+impl SqliteOptions {
+    /// The same settings with another durability level.
+    #[must_use]
+    pub fn with_synchronous(mut self, synchronous: Synchronous) -> Self {
+        self.synchronous = synchronous;
+        self
+    }
+
+    /// The same settings with another lock wait.
+    #[must_use]
+    pub fn with_busy_timeout(mut self, timeout: Duration) -> Self {
+        self.busy_timeout = timeout;
+        self
+    }
+
+    /// The same settings with another number of readers.
+    #[must_use]
+    pub fn with_readers(mut self, readers: u32) -> Self {
+        self.readers = readers.max(1);
+        self
+    }
+
+    /// The same settings with other write-behind settings.
+    #[must_use]
+    pub fn with_write_behind(mut self, write_behind: WriteBehind) -> Self {
+        self.write_behind = write_behind;
+        self
+    }
+
+    /// The same settings with a size limit in pages (4 KiB each by default).
+    #[must_use]
+    pub fn with_max_pages(mut self, pages: u64) -> Self {
+        self.max_pages = Some(pages);
+        self
+    }
+}
+
+/// A write run by the writer task on the write connection.
+type ExecFn = Box<dyn for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, ()> + Send>;
+
+enum Op {
+    Exec(ExecFn),
+    Flush(oneshot::Sender<()>),
+}
+
+/// The [`Store`] in a SQLite file: WAL mode, one writer task, concurrent readers.
+///
+/// Dropping the last handle lets the writer finish what is queued and close the file.
+pub struct SqliteStore {
+    path: PathBuf,
+    tx: mpsc::Sender<Msg<Op>>,
+    reader: SqlitePool,
+    write_opts: SqliteConnectOptions,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Rewrites an error from opening `path` so it names the file.
+fn at_path(path: &Path, err: StoreError) -> StoreError {
+    let p = path.display();
+    match err {
+        StoreError::Unavailable {
+            backend,
+            reason,
+            source,
+        } => StoreError::Unavailable {
+            backend,
+            reason: format!("`{p}`: {reason}"),
+            source,
+        },
+        StoreError::Corrupt { what } => StoreError::corrupt(format!("`{p}`: {what}")),
+        StoreError::Backend {
+            backend,
+            message,
+            source,
+        } => StoreError::Backend {
+            backend,
+            message: format!("`{p}`: {message}"),
+            source,
+        },
+        other => other,
+    }
+}
+
+impl SqliteStore {
+    /// Opens (creating it if missing) the database at `path`, switches it to WAL mode,
+    /// applies the schema migrations and starts the writer task. Must be called inside a
+    /// tokio runtime.
+    ///
+    /// A file that is not a SQLite database is [`StoreError::Corrupt`]; a path that cannot
+    /// be opened (a directory, a missing parent, no permission) is [`StoreError::Backend`];
+    /// both name the path.
+    pub async fn open(path: impl AsRef<Path>, opts: SqliteOptions) -> Result<Self, StoreError> {
+        let path = path.as_ref().to_path_buf();
+        let fail = |e: StoreError| at_path(&path, e);
+        let base = SqliteConnectOptions::new()
+            .filename(&path)
+            .busy_timeout(opts.busy_timeout)
+            .synchronous(match opts.synchronous {
+                Synchronous::Full => SqliteSynchronous::Full,
+                Synchronous::Normal => SqliteSynchronous::Normal,
+            });
+        let mut write_opts = base
+            .clone()
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal);
+        if let Some(pages) = opts.max_pages {
+            write_opts = write_opts.pragma("max_page_count", pages.to_string());
+        }
+        let mut conn = SqliteConnection::connect_with(&write_opts)
+            .await
+            .map_err(|e| fail(crate::error::map(B, e)))?;
+        // Reading the schema catches a file that is not a database before anything else.
+        sqlx::query("SELECT count(*) FROM sqlite_schema")
+            .execute(&mut conn)
+            .await
+            .map_err(|e| fail(crate::error::map(B, e)))?;
+        crate::schema::migrator(MIGRATIONS)
+            .run_direct(None, &mut conn, false)
+            .await
+            .map_err(|e| fail(crate::schema::map_err(B, e)))?;
+        let reader = SqlitePoolOptions::new()
+            .max_connections(opts.readers.max(1))
+            .min_connections(0)
+            .acquire_timeout(opts.busy_timeout.max(Duration::from_secs(1)))
+            .connect_with(base.read_only(true))
+            .await
+            .map_err(|e| fail(crate::error::map(B, e)))?;
+        let (tx, rx) = mpsc::channel(opts.write_behind.queue.max(1));
+        tokio::spawn(run_writer(conn, write_opts.clone(), rx, opts.write_behind));
+        tracing::debug!(path = %path.display(), "sqlite store open");
+        Ok(Self {
+            path,
+            tx,
+            reader,
+            write_opts,
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Runs `PRAGMA integrity_check`: `Ok(())` if SQLite finds the file sound, else
+    /// [`StoreError::Corrupt`] listing what it found.
+    pub async fn integrity_check(&self) -> Result<(), StoreError> {
+        let rows: Vec<String> = sqlx::query_scalar("PRAGMA integrity_check")
+            .fetch_all(&self.reader)
+            .await
+            .map_err(|e| at_path(&self.path, crate::error::map(B, e)))?;
+        if rows.len() == 1 && rows.first().is_some_and(|r| r == "ok") {
+            Ok(())
+        } else {
+            Err(StoreError::corrupt(format!(
+                "`{}` fails the integrity check: {}",
+                self.path.display(),
+                rows.join("; ")
+            )))
+        }
+    }
+
+    /// Writes a consistent copy of the database to `dest` (`VACUUM INTO`) while the store
+    /// keeps running: the online backup. `dest` must not exist yet.
+    pub async fn backup_to(&self, dest: impl AsRef<Path>) -> Result<(), StoreError> {
+        let dest = dest.as_ref().to_string_lossy().into_owned();
+        self.write(move |c| {
+            Box::pin(async move {
+                sqlx::query("VACUUM INTO $1")
+                    .bind(dest)
+                    .execute(c)
+                    .await
+                    .map_err(on(B))?;
+                Ok(())
+            })
+        })
+        .await
+    }
+
+    /// Runs `f` on the write connection, in order with every other write.
+    async fn write<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, Result<T, StoreError>>
+            + Send
+            + 'static,
+    {
+        let (done, rx) = oneshot::channel();
+        let job: ExecFn = Box::new(move |c| {
+            Box::pin(async move {
+                let _ = done.send(f(c).await);
+            })
+        });
+        self.tx
+            .send(Msg::Other(Op::Exec(job)))
+            .await
+            .map_err(|_| writer_gone(B))?;
+        rx.await.map_err(|_| writer_gone(B))?
+    }
+
+    /// Queues a log write and waits until it is committed.
+    async fn log(&self, write: LogWrite) -> Result<u64, StoreError> {
+        let (done, rx) = oneshot::channel();
+        self.tx
+            .send(Msg::Log(LogItem { write, done }))
+            .await
+            .map_err(|_| writer_gone(B))?;
+        rx.await.map_err(|_| writer_gone(B))?
+    }
+
+    async fn count(&self, sql: &'static str) -> Result<u64, StoreError> {
+        let n: i64 = sqlx::query_scalar(sql)
+            .fetch_one(&self.reader)
+            .await
+            .map_err(on(B))?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    async fn chat_query(
+        &self,
+        sql: String,
+        binds: Vec<BindVal>,
+    ) -> Result<Vec<(ChatRecord, i64)>, StoreError> {
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for b in binds {
+            q = match b {
+                BindVal::Text(s) => q.bind(s),
+                BindVal::Int(i) => q.bind(i),
+            };
+        }
+        let rows = q.fetch_all(&self.reader).await.map_err(on(B))?;
+        rows.iter().map(chat_row).collect()
+    }
+}
+
+/// A bound value of a query assembled at run time.
+enum BindVal {
+    Text(String),
+    Int(i64),
+}
+
+async fn run_writer(
+    mut conn: SqliteConnection,
+    opts: SqliteConnectOptions,
+    mut rx: mpsc::Receiver<Msg<Op>>,
+    cfg: WriteBehind,
+) {
+    let mut held: Option<Msg<Op>> = None;
+    loop {
+        let msg = match held.take() {
+            Some(m) => m,
+            None => match rx.recv().await {
+                Some(m) => m,
+                None => break,
+            },
+        };
+        match msg {
+            Msg::Other(Op::Exec(f)) => {
+                f(&mut conn).await;
+                recover(&mut conn, &opts).await;
+            }
+            Msg::Other(Op::Flush(done)) => {
+                let _ = done.send(());
+            }
+            Msg::Log(first) => {
+                let batch = crate::batch::gather(&mut rx, first, &cfg, &mut held).await;
+                commit_logs(&mut conn, &opts, batch, &cfg).await;
+            }
+        }
+    }
+    if let Err(e) = conn.close().await {
+        tracing::warn!(error = %e, "closing the sqlite write connection failed");
+    }
+}
+
+/// Commits a batch, retrying transient failures with backoff; answers its callers.
+async fn commit_logs(
+    conn: &mut SqliteConnection,
+    opts: &SqliteConnectOptions,
+    batch: Vec<LogItem>,
+    cfg: &WriteBehind,
+) {
+    let mut backoff = Backoff::new(cfg.retry.clone());
+    loop {
+        let result = write_logs(conn, &batch).await;
+        if result.is_err() {
+            recover(conn, opts).await;
+        }
+        match result {
+            Ok(inserted) => return deliver_ok(batch, inserted),
+            Err(e) if e.is_transient() => match backoff.next_delay() {
+                Some(delay) => {
+                    tracing::warn!(error = %e, ?delay, rows = batch.len(), "sqlite log batch failed; retrying");
+                    tokio::time::sleep(delay).await;
+                }
+                None => return deliver_err(batch, &e),
+            },
+            Err(e) => {
+                tracing::error!(error = %e, "sqlite log batch failed");
+                return deliver_err(batch, &e);
+            }
+        }
+    }
+}
+
+/// Makes sure the write connection is usable after a failed operation.
+///
+/// Some errors (a full disk, an I/O error) make SQLite roll the transaction back by itself;
+/// the driver then still counts it as open and refuses the next `BEGIN`. A connection left
+/// in that state is replaced by a fresh one, so one bad moment never wedges the writer.
+async fn recover(conn: &mut SqliteConnection, opts: &SqliteConnectOptions) {
+    if !conn.is_in_transaction() {
+        return;
+    }
+    // A rollback queued by a dropped transaction may still be on its way: let it land.
+    let _ = sqlx::query("SELECT 1").execute(&mut *conn).await;
+    if !conn.is_in_transaction() {
+        return;
+    }
+    match SqliteConnection::connect_with(opts).await {
+        Ok(fresh) => {
+            tracing::warn!(
+                "sqlite write connection was left inside a failed transaction; reopened it"
+            );
+            let stale = std::mem::replace(conn, fresh);
+            let _ = stale.close().await;
+        }
+        Err(e) => tracing::error!(error = %e, "reopening the sqlite write connection failed"),
+    }
+}
+
+/// One transaction for the whole batch; the event ids that were new.
+async fn write_logs(
+    conn: &mut SqliteConnection,
+    batch: &[LogItem],
+) -> Result<HashSet<String>, StoreError> {
+    let s = crate::batch::split(batch);
+    let event_rows: Vec<(String, String)> = s
+        .events
+        .iter()
+        .map(|r| {
+            let id = event_id_text(r.event_id);
+            let json = to_json(&format!("event {id}"), &r.json)?;
+            Ok((id, json))
+        })
+        .collect::<Result<_, StoreError>>()?;
+    let mut tx = conn.begin_with("BEGIN IMMEDIATE").await.map_err(on(B))?;
+    for chunk in s.chat.chunks(CHUNK) {
+        let mut qb = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO chat (platform, instance, channel, message_id, user_id, user_name, text, ts, event_id) ",
+        );
+        qb.push_values(chunk, |mut b, r| {
+            b.push_bind(r.platform.as_str())
+                .push_bind(r.instance.as_deref())
+                .push_bind(r.channel.as_str())
+                .push_bind(r.message_id.as_deref())
+                .push_bind(r.user_id.as_str())
+                .push_bind(r.user_name.as_str())
+                .push_bind(r.text.as_str())
+                .push_bind(r.timestamp_ms)
+                .push_bind(r.event_id.map(event_id_text));
+        });
+        qb.build().execute(&mut *tx).await.map_err(on(B))?;
+    }
+    let mut inserted = HashSet::new();
+    for (chunk, encoded) in s.events.chunks(CHUNK).zip(event_rows.chunks(CHUNK)) {
+        let mut qb = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO events (event_id, topic, platform, channel, ts, json) ",
+        );
+        qb.push_values(chunk.iter().zip(encoded), |mut b, (r, (id, json))| {
+            b.push_bind(id.as_str())
+                .push_bind(r.topic.as_str())
+                .push_bind(r.platform.as_str())
+                .push_bind(r.channel.as_deref())
+                .push_bind(r.timestamp_ms)
+                .push_bind(json.as_str());
+        });
+        qb.push(" ON CONFLICT (event_id) DO NOTHING RETURNING event_id");
+        let ids: Vec<String> = qb
+            .build_query_scalar()
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(on(B))?;
+        inserted.extend(ids);
+    }
+    for chunk in s.counters.chunks(CHUNK) {
+        let mut qb = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO counters (name, dims, bucket, start_ms, value) ",
+        );
+        qb.push_values(chunk, |mut b, c| {
+            b.push_bind(c.name.as_str())
+                .push_bind(c.dims.as_str())
+                .push_bind(c.bucket.name())
+                .push_bind(c.start_ms)
+                .push_bind(c.by);
+        });
+        qb.push(
+            " ON CONFLICT (name, dims, bucket, start_ms) DO UPDATE SET value = counters.value + excluded.value",
+        );
+        qb.build().execute(&mut *tx).await.map_err(on(B))?;
+    }
+    tx.commit().await.map_err(on(B))?;
+    Ok(inserted)
+}
+
+fn job_not_found(id: JobId) -> StoreError {
+    StoreError::not_found(format!("{id}"))
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    fn backend(&self) -> &str {
+        B
+    }
+
+    async fn migrate(&self) -> Result<(), StoreError> {
+        // A connection of its own, so a migration never waits behind queued log writes; the
+        // busy timeout orders it with the writer.
+        let mut conn = SqliteConnection::connect_with(&self.write_opts)
+            .await
+            .map_err(|e| at_path(&self.path, crate::error::map(B, e)))?;
+        let r = crate::schema::migrator(MIGRATIONS)
+            // `run_direct` is sqlx's entry for a plain connection; `run` trips the compiler
+            // ("Acquire is not general enough") inside async-trait futures.
+            .run_direct(None, &mut conn, false)
+            .await
+            .map_err(|e| at_path(&self.path, crate::schema::map_err(B, e)));
+        let _ = conn.close().await;
+        r
+    }
+
+    async fn flush(&self) -> Result<(), StoreError> {
+        let (done, rx) = oneshot::channel();
+        self.tx
+            .send(Msg::Other(Op::Flush(done)))
+            .await
+            .map_err(|_| writer_gone(B))?;
+        rx.await.map_err(|_| writer_gone(B))
+    }
+
+    async fn health(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1")
+            .execute(&self.reader)
+            .await
+            .map_err(on(B))?;
+        self.write(|c| {
+            Box::pin(async move {
+                sqlx::query("SELECT 1").execute(c).await.map_err(on(B))?;
+                Ok(())
+            })
+        })
+        .await
+    }
+
+    async fn stats(&self) -> Result<StoreStats, StoreError> {
+        let mut s = StoreStats::default();
+        s.kv_entries = self.count("SELECT count(*) FROM kv").await?;
+        s.chat_records = self.count("SELECT count(*) FROM chat").await?;
+        s.events = self.count("SELECT count(*) FROM events").await?;
+        s.counter_buckets = self.count("SELECT count(*) FROM counters").await?;
+        s.jobs = self.count("SELECT count(*) FROM jobs").await?;
+        s.dead_jobs = self.count("SELECT count(*) FROM dead_jobs").await?;
+        Ok(s)
+    }
+
+    // ---- key-value ----
+
+    async fn kv_get(&self, namespace: &str, key: &str) -> Result<Option<Value>, StoreError> {
+        let v: Option<String> =
+            sqlx::query_scalar("SELECT value FROM kv WHERE namespace = $1 AND key = $2")
+                .bind(namespace)
+                .bind(key)
+                .fetch_optional(&self.reader)
+                .await
+                .map_err(on(B))?;
+        v.map(|s| crate::rows::from_json(&format!("key `{key}` in namespace `{namespace}`"), &s))
+            .transpose()
+    }
+
+    async fn kv_put(&self, namespace: &str, key: &str, value: Value) -> Result<(), StoreError> {
+        check_name("namespace", namespace)?;
+        check_name("key", key)?;
+        let json = to_json(key, &value)?;
+        let (ns, key) = (namespace.to_owned(), key.to_owned());
+        self.write(move |c| {
+            Box::pin(async move {
+                sqlx::query(
+                    "INSERT INTO kv (namespace, key, value) VALUES ($1, $2, $3) \
+                     ON CONFLICT (namespace, key) DO UPDATE SET value = excluded.value",
+                )
+                .bind(ns)
+                .bind(key)
+                .bind(json)
+                .execute(c)
+                .await
+                .map_err(on(B))?;
+                Ok(())
+            })
+        })
+        .await
+    }
+
+    async fn kv_delete(&self, namespace: &str, key: &str) -> Result<bool, StoreError> {
+        let (ns, key) = (namespace.to_owned(), key.to_owned());
+        self.write(move |c| {
+            Box::pin(async move {
+                let r = sqlx::query("DELETE FROM kv WHERE namespace = $1 AND key = $2")
+                    .bind(ns)
+                    .bind(key)
+                    .execute(c)
+                    .await
+                    .map_err(on(B))?;
+                Ok(r.rows_affected() > 0)
+            })
+        })
+        .await
+    }
+
+    async fn kv_keys(&self, namespace: &str, prefix: &str) -> Result<Vec<String>, StoreError> {
+        sqlx::query_scalar(
+            "SELECT key FROM kv WHERE namespace = $1 AND key >= $2 \
+             AND substr(key, 1, length($2)) = $2 ORDER BY key",
+        )
+        .bind(namespace)
+        .bind(prefix)
+        .fetch_all(&self.reader)
+        .await
+        .map_err(on(B))
+    }
+
+    async fn kv_entries(
+        &self,
+        namespace: &str,
+        prefix: &str,
+    ) -> Result<Vec<(String, Value)>, StoreError> {
+        let rows: Vec<(String, String)> = sqlx::query_as(
+            "SELECT key, value FROM kv WHERE namespace = $1 AND key >= $2 \
+             AND substr(key, 1, length($2)) = $2 ORDER BY key",
+        )
+        .bind(namespace)
+        .bind(prefix)
+        .fetch_all(&self.reader)
+        .await
+        .map_err(on(B))?;
+        rows.into_iter()
+            .map(|(k, v)| {
+                let value =
+                    crate::rows::from_json(&format!("key `{k}` in namespace `{namespace}`"), &v)?;
+                Ok((k, value))
+            })
+            .collect()
+    }
+
+    async fn kv_namespaces(&self) -> Result<Vec<String>, StoreError> {
+        sqlx::query_scalar("SELECT DISTINCT namespace FROM kv ORDER BY namespace")
+            .fetch_all(&self.reader)
+            .await
+            .map_err(on(B))
+    }
+
+    async fn kv_compare_and_swap(
+        &self,
+        namespace: &str,
+        key: &str,
+        expected: Option<&Value>,
+        new: Option<Value>,
+    ) -> Result<bool, StoreError> {
+        check_name("namespace", namespace)?;
+        check_name("key", key)?;
+        let new_json = new.as_ref().map(|v| to_json(key, v)).transpose()?;
+        let expected = expected.cloned();
+        let (ns, key) = (namespace.to_owned(), key.to_owned());
+        self.write(move |c| {
+            Box::pin(async move {
+                let mut tx = c.begin_with("BEGIN IMMEDIATE").await.map_err(on(B))?;
+                let current: Option<String> =
+                    sqlx::query_scalar("SELECT value FROM kv WHERE namespace = $1 AND key = $2")
+                        .bind(&ns)
+                        .bind(&key)
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .map_err(on(B))?;
+                let current = current
+                    .map(|s| {
+                        crate::rows::from_json(&format!("key `{key}` in namespace `{ns}`"), &s)
+                    })
+                    .transpose()?;
+                if current != expected {
+                    return Ok(false);
+                }
+                match new_json {
+                    Some(json) => sqlx::query(
+                        "INSERT INTO kv (namespace, key, value) VALUES ($1, $2, $3) \
+                         ON CONFLICT (namespace, key) DO UPDATE SET value = excluded.value",
+                    )
+                    .bind(&ns)
+                    .bind(&key)
+                    .bind(json)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(on(B))?,
+                    None => sqlx::query("DELETE FROM kv WHERE namespace = $1 AND key = $2")
+                        .bind(&ns)
+                        .bind(&key)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(on(B))?,
+                };
+                tx.commit().await.map_err(on(B))?;
+                Ok(true)
+            })
+        })
+        .await
+    }
+
+    // ---- chat log ----
+
+    async fn append_chat(&self, records: &[ChatRecord]) -> Result<(), StoreError> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        self.log(LogWrite::Chat(records.to_vec())).await.map(|_| ())
+    }
+
+    async fn recent_chat(
+        &self,
+        channel: &ChannelRef,
+        limit_n: usize,
+    ) -> Result<Vec<ChatRecord>, StoreError> {
+        if limit_n == 0 {
+            return Ok(Vec::new());
+        }
+        let mut rows = self
+            .chat_query(
+                format!(
+                    "SELECT {CHAT_COLS} FROM chat WHERE platform = $1 AND channel = $2 \
+                     ORDER BY ts DESC, seq DESC LIMIT $3"
+                ),
+                vec![
+                    BindVal::Text(channel.platform.clone()),
+                    BindVal::Text(channel.channel.clone()),
+                    BindVal::Int(limit(limit_n)),
+                ],
+            )
+            .await?;
+        rows.reverse();
+        Ok(rows.into_iter().map(|(r, _)| r).collect())
+    }
+
+    async fn chat_by_user(
+        &self,
+        user_id: &str,
+        channel: Option<&ChannelRef>,
+        limit_n: usize,
+    ) -> Result<Vec<ChatRecord>, StoreError> {
+        if limit_n == 0 {
+            return Ok(Vec::new());
+        }
+        let mut rows = match channel {
+            Some(ch) => {
+                self.chat_query(
+                    format!(
+                        "SELECT {CHAT_COLS} FROM chat WHERE user_id = $1 AND platform = $2 \
+                         AND channel = $3 ORDER BY ts DESC, seq DESC LIMIT $4"
+                    ),
+                    vec![
+                        BindVal::Text(user_id.to_owned()),
+                        BindVal::Text(ch.platform.clone()),
+                        BindVal::Text(ch.channel.clone()),
+                        BindVal::Int(limit(limit_n)),
+                    ],
+                )
+                .await?
+            }
+            None => {
+                self.chat_query(
+                    format!(
+                        "SELECT {CHAT_COLS} FROM chat WHERE user_id = $1 \
+                         ORDER BY ts DESC, seq DESC LIMIT $2"
+                    ),
+                    vec![
+                        BindVal::Text(user_id.to_owned()),
+                        BindVal::Int(limit(limit_n)),
+                    ],
+                )
+                .await?
+            }
+        };
+        rows.reverse();
+        Ok(rows.into_iter().map(|(r, _)| r).collect())
+    }
+
+    async fn chat_range(
+        &self,
+        channel: &ChannelRef,
+        from: ChatCursor,
+        limit_n: usize,
+    ) -> Result<ChatPage, StoreError> {
+        if limit_n == 0 {
+            return Err(StoreError::invalid(
+                "limit",
+                "a page needs a limit of at least 1",
+            ));
+        }
+        let rows = self
+            .chat_query(
+                format!(
+                    "SELECT {CHAT_COLS} FROM chat WHERE platform = $1 AND channel = $2 \
+                     AND (ts > $3 OR (ts = $3 AND seq > $4)) ORDER BY ts, seq LIMIT $5"
+                ),
+                vec![
+                    BindVal::Text(channel.platform.clone()),
+                    BindVal::Text(channel.channel.clone()),
+                    BindVal::Int(from.timestamp_ms()),
+                    BindVal::Int(from.seq()),
+                    BindVal::Int(limit(limit_n)),
+                ],
+            )
+            .await?;
+        let next = match rows.last() {
+            Some((r, seq)) if rows.len() == limit_n => {
+                Some(ChatCursor::after(r.timestamp_ms, *seq))
+            }
+            _ => None,
+        };
+        Ok(ChatPage {
+            records: rows.into_iter().map(|(r, _)| r).collect(),
+            next,
+        })
+    }
+
+    async fn chat_channels(&self) -> Result<Vec<ChannelRef>, StoreError> {
+        let rows: Vec<(String, String)> = sqlx::query_as(
+            "SELECT DISTINCT platform, channel FROM chat ORDER BY platform, channel",
+        )
+        .fetch_all(&self.reader)
+        .await
+        .map_err(on(B))?;
+        Ok(rows
+            .into_iter()
+            .map(|(p, c)| ChannelRef::new(p, c))
+            .collect())
+    }
+
+    async fn delete_chat_message(
+        &self,
+        channel: &ChannelRef,
+        message_id: &str,
+    ) -> Result<u64, StoreError> {
+        let (p, c, m) = (
+            channel.platform.clone(),
+            channel.channel.clone(),
+            message_id.to_owned(),
+        );
+        self.write(move |conn| {
+            Box::pin(async move {
+                let r = sqlx::query(
+                    "DELETE FROM chat WHERE platform = $1 AND channel = $2 AND message_id = $3",
+                )
+                .bind(p)
+                .bind(c)
+                .bind(m)
+                .execute(conn)
+                .await
+                .map_err(on(B))?;
+                Ok(r.rows_affected())
+            })
+        })
+        .await
+    }
+
+    async fn delete_chat_by_user(
+        &self,
+        channel: &ChannelRef,
+        user_id: &str,
+    ) -> Result<u64, StoreError> {
+        let (p, c, u) = (
+            channel.platform.clone(),
+            channel.channel.clone(),
+            user_id.to_owned(),
+        );
+        self.write(move |conn| {
+            Box::pin(async move {
+                let r = sqlx::query(
+                    "DELETE FROM chat WHERE platform = $1 AND channel = $2 AND user_id = $3",
+                )
+                .bind(p)
+                .bind(c)
+                .bind(u)
+                .execute(conn)
+                .await
+                .map_err(on(B))?;
+                Ok(r.rows_affected())
+            })
+        })
+        .await
+    }
+
+    async fn delete_chat_channel(&self, channel: &ChannelRef) -> Result<u64, StoreError> {
+        let (p, c) = (channel.platform.clone(), channel.channel.clone());
+        self.write(move |conn| {
+            Box::pin(async move {
+                let r = sqlx::query("DELETE FROM chat WHERE platform = $1 AND channel = $2")
+                    .bind(p)
+                    .bind(c)
+                    .execute(conn)
+                    .await
+                    .map_err(on(B))?;
+                Ok(r.rows_affected())
+            })
+        })
+        .await
+    }
+
+    async fn prune_chat(&self, older_than_ms: i64) -> Result<u64, StoreError> {
+        self.write(move |conn| {
+            Box::pin(async move {
+                let r = sqlx::query("DELETE FROM chat WHERE ts < $1")
+                    .bind(older_than_ms)
+                    .execute(conn)
+                    .await
+                    .map_err(on(B))?;
+                Ok(r.rows_affected())
+            })
+        })
+        .await
+    }
+
+    // ---- event log ----
+
+    async fn append_events(&self, records: &[EventRecord]) -> Result<u64, StoreError> {
+        if records.is_empty() {
+            return Ok(0);
+        }
+        self.log(LogWrite::Events(records.to_vec())).await
+    }
+
+    async fn events_by_topic(
+        &self,
+        pattern: &Pattern,
+        since_ms: i64,
+        limit_n: usize,
+    ) -> Result<Vec<EventRecord>, StoreError> {
+        let prefix = literal_prefix(pattern);
+        let mut out = Vec::new();
+        let (mut ts, mut last_id) = (since_ms, String::new());
+        while out.len() < limit_n {
+            let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "SELECT {EVENT_COLS} FROM events WHERE (ts > $1 OR (ts = $1 AND event_id > $2)) \
+                 AND topic >= $3 AND substr(topic, 1, length($3)) = $3 \
+                 ORDER BY ts, event_id LIMIT $4"
+            )))
+            .bind(ts)
+            .bind(&last_id)
+            .bind(&prefix)
+            .bind(EVENT_SCAN)
+            .fetch_all(&self.reader)
+            .await
+            .map_err(on(B))?;
+            let full = rows.len() == usize::try_from(EVENT_SCAN).unwrap_or(usize::MAX);
+            for row in &rows {
+                let rec = event_row(row)?;
+                ts = rec.timestamp_ms;
+                last_id = event_id_text(rec.event_id);
+                if pattern.matches(rec.topic.as_str()) && out.len() < limit_n {
+                    out.push(rec);
+                }
+            }
+            if !full {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    async fn get_event(&self, id: EventId) -> Result<Option<EventRecord>, StoreError> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {EVENT_COLS} FROM events WHERE event_id = $1"
+        )))
+        .bind(event_id_text(id))
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(on(B))?;
+        row.as_ref().map(event_row).transpose()
+    }
+
+    async fn prune_events(&self, older_than_ms: i64) -> Result<u64, StoreError> {
+        self.write(move |conn| {
+            Box::pin(async move {
+                let r = sqlx::query("DELETE FROM events WHERE ts < $1")
+                    .bind(older_than_ms)
+                    .execute(conn)
+                    .await
+                    .map_err(on(B))?;
+                Ok(r.rows_affected())
+            })
+        })
+        .await
+    }
+
+    // ---- counters ----
+
+    async fn incr_counter(
+        &self,
+        name: &str,
+        dims: &str,
+        at_ms: i64,
+        by: i64,
+    ) -> Result<(), StoreError> {
+        check_name("counter name", name)?;
+        self.log(LogWrite::Counters(vec![CounterIncr::new(
+            name, dims, at_ms, by,
+        )]))
+        .await
+        .map(|_| ())
+    }
+
+    async fn incr_counters(&self, incrs: &[CounterIncr]) -> Result<(), StoreError> {
+        for i in incrs {
+            check_name("counter name", &i.name)?;
+        }
+        if incrs.is_empty() {
+            return Ok(());
+        }
+        self.log(LogWrite::Counters(incrs.to_vec()))
+            .await
+            .map(|_| ())
+    }
+
+    async fn counter_series(
+        &self,
+        name: &str,
+        dims: &str,
+        bucket: Bucket,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<Vec<(i64, i64)>, StoreError> {
+        sqlx::query_as(
+            "SELECT start_ms, value FROM counters WHERE name = $1 AND dims = $2 AND bucket = $3 \
+             AND start_ms >= $4 AND start_ms < $5 ORDER BY start_ms",
+        )
+        .bind(name)
+        .bind(dims)
+        .bind(bucket.name())
+        .bind(bucket_start(bucket, from_ms))
+        .bind(to_ms)
+        .fetch_all(&self.reader)
+        .await
+        .map_err(on(B))
+    }
+
+    async fn counter_top(
+        &self,
+        name: &str,
+        bucket: Bucket,
+        from_ms: i64,
+        to_ms: i64,
+        limit_n: usize,
+    ) -> Result<Vec<(String, i64)>, StoreError> {
+        if limit_n == 0 {
+            return Ok(Vec::new());
+        }
+        sqlx::query_as(
+            "SELECT dims, SUM(value) AS total FROM counters WHERE name = $1 AND bucket = $2 \
+             AND start_ms >= $3 AND start_ms < $4 GROUP BY dims ORDER BY total DESC, dims LIMIT $5",
+        )
+        .bind(name)
+        .bind(bucket.name())
+        .bind(bucket_start(bucket, from_ms))
+        .bind(to_ms)
+        .bind(limit(limit_n))
+        .fetch_all(&self.reader)
+        .await
+        .map_err(on(B))
+    }
+
+    async fn prune_counters(&self, bucket: Bucket, older_than_ms: i64) -> Result<u64, StoreError> {
+        let last_start = older_than_ms.saturating_sub(bucket.len_ms());
+        self.write(move |conn| {
+            Box::pin(async move {
+                let r = sqlx::query("DELETE FROM counters WHERE bucket = $1 AND start_ms <= $2")
+                    .bind(bucket.name())
+                    .bind(last_start)
+                    .execute(conn)
+                    .await
+                    .map_err(on(B))?;
+                Ok(r.rows_affected())
+            })
+        })
+        .await
+    }
+
+    // ---- retry queue ----
+
+    async fn enqueue(&self, queue: &str, job: NewJob) -> Result<JobId, StoreError> {
+        check_name("queue", queue)?;
+        if job.max_attempts == 0 {
+            return Err(StoreError::invalid(
+                "max_attempts",
+                "a job needs at least 1 attempt",
+            ));
+        }
+        let payload = to_json("job payload", &job.payload)?;
+        let queue = queue.to_owned();
+        self.write(move |conn| {
+            Box::pin(async move {
+                let id: i64 = sqlx::query_scalar(
+                    "INSERT INTO jobs (queue, payload, priority, due_ms, max_attempts) \
+                     VALUES ($1, $2, $3, $4, $5) RETURNING id",
+                )
+                .bind(queue)
+                .bind(payload)
+                .bind(job.priority)
+                .bind(job.due_ms)
+                .bind(i64::from(job.max_attempts))
+                .fetch_one(conn)
+                .await
+                .map_err(on(B))?;
+                Ok(JobId::from_i64(id))
+            })
+        })
+        .await
+    }
+
+    async fn claim_due(
+        &self,
+        queue: &str,
+        now_ms: i64,
+        limit_n: usize,
+        lease_ms: u64,
+    ) -> Result<Vec<Job>, StoreError> {
+        if limit_n == 0 {
+            return Ok(Vec::new());
+        }
+        let until = now_ms.saturating_add(i64::try_from(lease_ms).unwrap_or(i64::MAX));
+        let queue = queue.to_owned();
+        let mut jobs = self
+            .write(move |conn| {
+                Box::pin(async move {
+                    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "UPDATE jobs SET leased_until = $1 WHERE id IN (\
+                           SELECT id FROM jobs WHERE queue = $2 AND due_ms <= $3 \
+                           AND (leased_until IS NULL OR leased_until <= $3) \
+                           ORDER BY priority DESC, due_ms, id LIMIT $4) \
+                         RETURNING {JOB_COLS}"
+                    )))
+                    .bind(until)
+                    .bind(queue)
+                    .bind(now_ms)
+                    .bind(limit(limit_n))
+                    .fetch_all(conn)
+                    .await
+                    .map_err(on(B))?;
+                    rows.iter().map(job_row).collect::<Result<Vec<_>, _>>()
+                })
+            })
+            .await?;
+        jobs.sort_by_key(|j| (std::cmp::Reverse(j.priority), j.due_ms, j.id));
+        Ok(jobs)
+    }
+
+    async fn ack(&self, id: JobId) -> Result<(), StoreError> {
+        self.write(move |conn| {
+            Box::pin(async move {
+                let r = sqlx::query("DELETE FROM jobs WHERE id = $1")
+                    .bind(id.as_i64())
+                    .execute(conn)
+                    .await
+                    .map_err(on(B))?;
+                if r.rows_affected() == 0 {
+                    Err(job_not_found(id))
+                } else {
+                    Ok(())
+                }
+            })
+        })
+        .await
+    }
+
+    async fn fail(&self, id: JobId, error: &str, retry_at_ms: i64) -> Result<JobFate, StoreError> {
+        let error = error.to_owned();
+        self.write(move |conn| {
+            Box::pin(async move {
+                let mut tx = conn.begin_with("BEGIN IMMEDIATE").await.map_err(on(B))?;
+                let row: Option<(i64, i64)> =
+                    sqlx::query_as("SELECT attempts, max_attempts FROM jobs WHERE id = $1")
+                        .bind(id.as_i64())
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .map_err(on(B))?;
+                let Some((attempts, max)) = row else {
+                    return Err(job_not_found(id));
+                };
+                let attempts = attempts.saturating_add(1);
+                let fate = if attempts >= max {
+                    sqlx::query(
+                        "INSERT INTO dead_jobs (id, queue, payload, priority, attempts, max_attempts, error) \
+                         SELECT id, queue, payload, priority, $2, max_attempts, $3 FROM jobs WHERE id = $1",
+                    )
+                    .bind(id.as_i64())
+                    .bind(attempts)
+                    .bind(&error)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(on(B))?;
+                    sqlx::query("DELETE FROM jobs WHERE id = $1")
+                        .bind(id.as_i64())
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(on(B))?;
+                    JobFate::Dead {
+                        attempts: crate::rows::attempts(&format!("{id}"), attempts)?,
+                    }
+                } else {
+                    sqlx::query(
+                        "UPDATE jobs SET attempts = $2, last_error = $3, due_ms = $4, \
+                         leased_until = NULL WHERE id = $1",
+                    )
+                    .bind(id.as_i64())
+                    .bind(attempts)
+                    .bind(&error)
+                    .bind(retry_at_ms)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(on(B))?;
+                    JobFate::Retrying {
+                        attempts: crate::rows::attempts(&format!("{id}"), attempts)?,
+                        due_ms: retry_at_ms,
+                    }
+                };
+                tx.commit().await.map_err(on(B))?;
+                Ok(fate)
+            })
+        })
+        .await
+    }
+
+    async fn dead_letters(&self, queue: &str, limit_n: usize) -> Result<Vec<DeadJob>, StoreError> {
+        if limit_n == 0 {
+            return Ok(Vec::new());
+        }
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {DEAD_COLS} FROM dead_jobs WHERE queue = $1 ORDER BY seq LIMIT $2"
+        )))
+        .bind(queue)
+        .bind(limit(limit_n))
+        .fetch_all(&self.reader)
+        .await
+        .map_err(on(B))?;
+        rows.iter().map(dead_row).collect()
+    }
+
+    async fn requeue_dead(&self, id: JobId, due_ms: i64) -> Result<JobId, StoreError> {
+        self.write(move |conn| {
+            Box::pin(async move {
+                let mut tx = conn.begin_with("BEGIN IMMEDIATE").await.map_err(on(B))?;
+                let new_id: Option<i64> = sqlx::query_scalar(
+                    "INSERT INTO jobs (queue, payload, priority, due_ms, max_attempts) \
+                     SELECT queue, payload, priority, $2, max_attempts FROM dead_jobs WHERE id = $1 \
+                     RETURNING id",
+                )
+                .bind(id.as_i64())
+                .bind(due_ms)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(on(B))?;
+                let Some(new_id) = new_id else {
+                    return Err(StoreError::not_found(format!("dead letter {}", id.as_i64())));
+                };
+                sqlx::query("DELETE FROM dead_jobs WHERE id = $1")
+                    .bind(id.as_i64())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(on(B))?;
+                tx.commit().await.map_err(on(B))?;
+                Ok(JobId::from_i64(new_id))
+            })
+        })
+        .await
+    }
+
+    async fn purge_dead(&self, queue: &str) -> Result<u64, StoreError> {
+        let queue = queue.to_owned();
+        self.write(move |conn| {
+            Box::pin(async move {
+                let r = sqlx::query("DELETE FROM dead_jobs WHERE queue = $1")
+                    .bind(queue)
+                    .execute(conn)
+                    .await
+                    .map_err(on(B))?;
+                Ok(r.rows_affected())
+            })
+        })
+        .await
+    }
+
+    async fn queue_len(&self, queue: &str) -> Result<u64, StoreError> {
+        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM jobs WHERE queue = $1")
+            .bind(queue)
+            .fetch_one(&self.reader)
+            .await
+            .map_err(on(B))?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+}
+
+/// Rows fetched per step of an event scan that filters by pattern.
+const EVENT_SCAN: i64 = 512;

@@ -1,0 +1,163 @@
+//! Crash safety: a child process appends chat messages from several tasks and prints the id
+//! of each one as soon as its append is acknowledged; the parent kills it with SIGKILL in
+//! the middle of the stream, reopens the database, and checks that every acknowledged
+//! message is there and that `PRAGMA integrity_check` says ok.
+//!
+//! The child is this same test binary started again with `BOTKIT_SQL_CRASH_CHILD` set
+//! (the target has `harness = false`, so `main` decides which side it is).
+
+use std::collections::HashSet;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+#[cfg(feature = "sqlite")]
+use botkit::store::{ChannelRef, ChatCursor, ChatRecord, Store};
+#[cfg(feature = "sqlite")]
+use botkit_sql::{SqliteOptions, SqliteStore};
+
+const CHILD_ENV: &str = "BOTKIT_SQL_CRASH_CHILD";
+const WRITERS: usize = 8;
+/// Acknowledgements to see before the kill.
+const KILL_AFTER: usize = 2_000;
+
+#[cfg(feature = "sqlite")]
+fn channel() -> ChannelRef {
+    ChannelRef::new("twitch", "#crash")
+}
+
+fn main() {
+    #[cfg(feature = "sqlite")]
+    {
+        if let Ok(path) = std::env::var(CHILD_ENV) {
+            child(Path::new(&path));
+            return;
+        }
+        print!("test crash_safety_under_sigkill ... ");
+        parent();
+        println!("ok");
+    }
+    #[cfg(not(feature = "sqlite"))]
+    println!("skipped: the crash test needs the `sqlite` feature");
+}
+
+/// Writes forever from `WRITERS` tasks, printing each acknowledged id.
+#[cfg(feature = "sqlite")]
+fn child(path: &Path) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("child runtime");
+    rt.block_on(async {
+        let store = std::sync::Arc::new(
+            SqliteStore::open(path, SqliteOptions::default())
+                .await
+                .expect("child opens the store"),
+        );
+        let mut tasks = Vec::new();
+        for w in 0..WRITERS {
+            let store = store.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut i = 0u64;
+                loop {
+                    let id = format!("w{w}-{i}");
+                    let rec = ChatRecord::new(&channel(), "twitch:u", "u", &id, i as i64)
+                        .with_message_id(&id);
+                    store.append_chat(&[rec]).await.expect("append");
+                    // Acknowledged: committed. Only now may the parent count on it.
+                    println!("{id}");
+                    i += 1;
+                }
+            }));
+        }
+        for t in tasks {
+            let _ = t.await;
+        }
+    });
+}
+
+#[cfg(feature = "sqlite")]
+fn parent() {
+    let dir = TempDir::new();
+    let path = dir.0.join("crash.db");
+    let mut child = Command::new(std::env::current_exe().expect("own path"))
+        .env(CHILD_ENV, &path)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("spawn child");
+    let stdout = child.stdout.take().expect("child stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let mut acked = HashSet::new();
+    let started = Instant::now();
+    while acked.len() < KILL_AFTER {
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "child acknowledged only {} messages in 120 s",
+            acked.len()
+        );
+        match lines.next() {
+            Some(Ok(id)) => {
+                acked.insert(id);
+            }
+            other => panic!("child stopped early: {other:?}"),
+        }
+    }
+    child.kill().expect("SIGKILL the child"); // std sends SIGKILL on Unix
+    // Acknowledgements printed before the kill are still in the pipe: they count too.
+    for id in lines.map_while(Result::ok) {
+        acked.insert(id);
+    }
+    let status = child.wait().expect("reap child");
+    assert!(!status.success(), "the child must have been killed");
+
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let store = SqliteStore::open(&path, SqliteOptions::default())
+            .await
+            .expect("reopen after SIGKILL");
+        store.integrity_check().await.expect("integrity_check ok");
+        let mut stored = HashSet::new();
+        let mut cursor = ChatCursor::START;
+        loop {
+            let page = store
+                .chat_range(&channel(), cursor, 10_000)
+                .await
+                .expect("read back");
+            stored.extend(page.records.into_iter().map(|r| r.text));
+            match page.next {
+                Some(next) => cursor = next,
+                None => break,
+            }
+        }
+        let missing: Vec<&String> = acked.difference(&stored).take(10).collect();
+        assert!(
+            missing.is_empty(),
+            "{} acknowledged messages are missing after the crash, e.g. {missing:?}",
+            acked.difference(&stored).count()
+        );
+        print!("({} acknowledged, {} stored) ", acked.len(), stored.len());
+    });
+}
+
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new() -> Self {
+        let dir = std::env::temp_dir().join(format!("botkit-sql-crash-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        Self(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
