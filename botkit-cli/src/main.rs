@@ -224,18 +224,12 @@ fn parse_age(s: &str) -> anyhow::Result<i64> {
         )
     };
     let s = s.trim();
-    let split = s.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
-    let (n, unit) = s.split_at(split);
-    let n: i64 = n.parse().map_err(|_| bad())?;
-    let unit_ms: i64 = match unit {
-        "s" => 1_000,
-        "m" => 60_000,
-        "h" => 3_600_000,
-        "d" => 86_400_000,
-        "w" => 7 * 86_400_000,
-        _ => return Err(bad()),
-    };
-    n.checked_mul(unit_ms).ok_or_else(bad)
+    // A bare number would be ambiguous here (seconds? days?): demand a unit.
+    if s.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad());
+    }
+    let age = <std::time::Duration as botkit::command::FromArg>::from_arg(s).map_err(|_| bad())?;
+    i64::try_from(age.as_millis()).map_err(|_| bad())
 }
 
 /// Plugins this binary can run by name from `[plugins.<name>]`.

@@ -263,30 +263,19 @@ pub mod duration_serde {
     use serde::Deserializer;
     use serde::de::{self, Visitor};
 
-    /// Parses `"<number><unit>"` with unit `ms`, `s`, `m`/`min` or `h`; a bare number is
-    /// milliseconds.
+    /// Parses a duration with units (`"250ms"`, `"2s"`, `"1.5s"`, `"5m"`, `"1h30m"`, `"2d"`);
+    /// a bare number is milliseconds. Units are the ones chat commands accept.
     pub fn parse(text: &str) -> Result<Duration, String> {
         let text = text.trim();
-        let split = text
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(text.len());
-        let (number, unit) = text.split_at(split);
-        let value: f64 = number.parse().map_err(|_| {
+        if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
+            return text
+                .parse::<u64>()
+                .map(Duration::from_millis)
+                .map_err(|_| format!("duration `{text}` is out of range"));
+        }
+        crate::command::args::parse_duration(text).ok_or_else(|| {
             format!("`{text}` is not a duration; write e.g. \"500ms\", \"2s\", \"5m\" or \"1h\"")
-        })?;
-        let millis_per_unit = match unit.trim() {
-            "" | "ms" => 1.0,
-            "s" | "sec" | "secs" => 1_000.0,
-            "m" | "min" | "mins" => 60_000.0,
-            "h" | "hour" | "hours" => 3_600_000.0,
-            other => {
-                return Err(format!(
-                    "unknown unit `{other}` in duration `{text}`; use ms, s, m or h"
-                ));
-            }
-        };
-        Duration::try_from_secs_f64(value * millis_per_unit / 1_000.0)
-            .map_err(|_| format!("duration `{text}` is out of range"))
+        })
     }
 
     struct DurationVisitor;
@@ -510,7 +499,7 @@ mod tests {
     fn bad_durations_are_refused_with_a_hint() {
         let err = toml::from_str::<Wrapper>("[reconnect]\nbase = \"2 fortnights\"\n")
             .expect_err("unknown unit");
-        assert!(err.to_string().contains("use ms, s, m or h"), "{err}");
+        assert!(err.to_string().contains("write e.g. \"500ms\""), "{err}");
         let err = toml::from_str::<Wrapper>("[reconnect]\nbase = -5\n").expect_err("negative");
         assert!(err.to_string().contains("negative"), "{err}");
         assert_eq!(

@@ -115,7 +115,9 @@ fn unit_seconds(unit: &str) -> Option<f64> {
     })
 }
 
-fn parse_duration(s: &str) -> Option<Duration> {
+/// Parses a duration with units (`30s`, `1h30m`, `2d`, `1.5h`, `500ms`) or a bare number of
+/// seconds. Shared with the config's duration fields, which read bare numbers as ms.
+pub(crate) fn parse_duration(s: &str) -> Option<Duration> {
     let s = s.trim().to_ascii_lowercase();
     if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
         return s.parse::<u64>().ok().map(Duration::from_secs);

@@ -52,7 +52,7 @@
 //! assert_eq!(err.to_string(), "!timeout needs moderator");
 //! ```
 
-mod args;
+pub(crate) mod args;
 mod cooldown;
 mod error;
 mod help;
