@@ -247,11 +247,18 @@ fn build(config: &Config) -> anyhow::Result<BotBuilder> {
             "shell" => {
                 builder.platform(ShellPlatform::stdio(&config.bot.name).with_id(&platform.id))
             }
+            "cytube" => builder.platform(
+                botkit_cytube::CytubePlatform::from_section(platform)
+                    .with_context(|| format!("platform `{}`", platform.id))?,
+            ),
             other => anyhow::bail!(
-                "platform kind `{other}` (platform id `{}`) is not available in this build of botkit; available: shell",
+                "platform kind `{other}` (platform id `{}`) is not available in this build of botkit; available: shell, cytube",
                 platform.id
             ),
         };
+    }
+    if let Some(llm) = &config.llm {
+        builder = builder.shared_llm(botkit_ollama::from_config(llm)?);
     }
     let named: Vec<String> = config.plugins().map(|(name, _)| name.to_owned()).collect();
     // With no [plugins] section at all, the shell bot gets echo (and the built-in help).

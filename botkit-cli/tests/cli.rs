@@ -200,3 +200,48 @@ fn sigterm_stops_a_running_bot_gracefully_with_exit_zero() {
     );
     drop(stdin);
 }
+
+#[test]
+fn cytube_and_llm_sections_are_built_from_the_config_with_clear_errors() {
+    let dir = std::env::temp_dir().join(format!("botkit-cli-wiring-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    // A cytube platform without a server: the error names the platform and the key.
+    let path = dir.join("cytube.toml");
+    std::fs::write(
+        &path,
+        "[store]\nurl = \"memory:\"\n\n[[platform]]\nkind = \"cytube\"\nid = \"room\"\nchannel = \"test\"\n",
+    )
+    .unwrap();
+    let out = botkit()
+        .arg("run")
+        .arg(&path)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("room") && stderr.contains("server"),
+        "{stderr}"
+    );
+
+    // An unknown LLM backend is refused before anything connects.
+    let path = dir.join("llm.toml");
+    std::fs::write(
+        &path,
+        "[store]\nurl = \"memory:\"\n\n[llm]\nbackend = \"gpt-on-a-stick\"\nurl = \"http://127.0.0.1:9\"\nmodel = \"m\"\n",
+    )
+    .unwrap();
+    let out = botkit()
+        .arg("run")
+        .arg(&path)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("gpt-on-a-stick") && stderr.contains("ollama"),
+        "{stderr}"
+    );
+}
