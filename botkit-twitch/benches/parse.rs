@@ -1,0 +1,2 @@
+//! Parser benchmark (filled in by the next commit).
+fn main() {}

@@ -1,0 +1,10 @@
+//! Twitch for botkit.
+//!
+//! This crate reads and writes Twitch chat for a botkit bot. Its core is a zero-copy
+//! IRCv3 parser ([`irc`]) with one module per command, and a normalizer
+//! that turns each command into a botkit [`Event`](botkit::Event).
+
+pub mod irc;
+
+pub use irc::commands::{ParseError, ServerMessage};
+pub use irc::{IrcMessage, IrcParseError};
