@@ -1,13 +1,11 @@
-//! Twitch for botkit.
+#![doc = include_str!("../README.md")]
 //!
-//! This crate reads and writes Twitch chat for a botkit bot:
+//! ## Modules
 //!
-//! - [`irc`]: a zero-copy IRCv3 parser with one module per command;
-//! - [`normalize`]: each command as a botkit [`Event`](botkit::Event) on
-//!   `platform.twitch.<kind>`;
-//! - [`TwitchPlatform`]: the chat session over secure WebSocket or TLS TCP, with login
-//!   (token or anonymous), keepalive, reconnects that replay the desired channels, and
-//!   Twitch's outgoing rules.
+//! - [`irc`]: the zero-copy IRCv3 parser, one module per command;
+//! - [`normalize`]: each command as a botkit event;
+//! - [`platform`]: [`TwitchPlatform`], the chat session;
+//! - [`transport`], [`outgoing`], [`credentials`], [`config`], [`error`]: its parts.
 
 pub mod config;
 pub mod credentials;
@@ -25,3 +23,14 @@ pub use irc::commands::{ParseError, ServerMessage};
 pub use irc::{IrcMessage, IrcParseError};
 pub use normalize::Normalizer;
 pub use platform::TwitchPlatform;
+
+#[cfg(test)]
+mod tests {
+    /// The README's bot is the example file, verbatim, so the snippet always compiles.
+    #[test]
+    fn readme_shows_the_example() {
+        let readme = include_str!("../README.md");
+        let example = include_str!("../examples/ping.rs");
+        assert!(readme.contains(example));
+    }
+}
