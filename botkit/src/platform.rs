@@ -18,7 +18,7 @@ use tokio::sync::watch;
 use crate::action::{Action, Outcome};
 use crate::bus::{Bus, BusError};
 use crate::event::{Event, Payload, Priority, Source};
-use crate::ratelimit::Limit;
+use crate::ratelimit::{Limit, OutgoingLimiter};
 use crate::text::Measure;
 
 /// Why a platform operation failed.
@@ -104,6 +104,10 @@ pub struct Capabilities {
     pub instance_limit: Option<Limit>,
     /// Outgoing rate limit per channel.
     pub channel_limit: Option<Limit>,
+    /// A limiter the platform keeps a handle to, for limits that change at runtime
+    /// (Twitch allows 100 messages per 30 s instead of 20 once the bot moderates). When
+    /// set, the outgoing path uses it instead of building one from the two limits above.
+    pub shared_limiter: Option<Arc<OutgoingLimiter>>,
 }
 
 impl Capabilities {
@@ -119,6 +123,7 @@ impl Capabilities {
             moderation: false,
             instance_limit: None,
             channel_limit: None,
+            shared_limiter: None,
         }
     }
 
@@ -127,6 +132,17 @@ impl Capabilities {
     pub fn with_limits(mut self, instance: Option<Limit>, channel: Option<Limit>) -> Self {
         self.instance_limit = instance;
         self.channel_limit = channel;
+        self
+    }
+
+    /// The same capabilities with a limiter the platform shares with the outgoing path,
+    /// so it can change its limits later ([`OutgoingLimiter::set_instance_limit`]).
+    /// `instance_limit` and `channel_limit` are taken from the limiter.
+    #[must_use]
+    pub fn with_shared_limiter(mut self, limiter: Arc<OutgoingLimiter>) -> Self {
+        self.instance_limit = limiter.instance_limit();
+        self.channel_limit = limiter.channel_limit();
+        self.shared_limiter = Some(limiter);
         self
     }
 }

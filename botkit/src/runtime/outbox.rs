@@ -38,7 +38,7 @@ struct Queues {
 pub(crate) struct Outbox {
     platform: SharedPlatform,
     caps: Capabilities,
-    limiter: OutgoingLimiter,
+    limiter: Arc<OutgoingLimiter>,
     queues: Mutex<Queues>,
     notify: Notify,
     capacity: usize,
@@ -49,7 +49,12 @@ pub(crate) struct Outbox {
 impl Outbox {
     pub(crate) fn new(platform: SharedPlatform, bus: Bus, capacity: usize) -> Arc<Self> {
         let caps = platform.capabilities();
-        let limiter = OutgoingLimiter::optional(caps.instance_limit, caps.channel_limit);
+        let limiter = caps.shared_limiter.clone().unwrap_or_else(|| {
+            Arc::new(OutgoingLimiter::optional(
+                caps.instance_limit,
+                caps.channel_limit,
+            ))
+        });
         Arc::new(Self {
             platform,
             caps,

@@ -1,0 +1,120 @@
+//! The `[[platform]] kind = "twitch"` section.
+//!
+//! ```toml
+//! [[platform]]
+//! kind = "twitch"
+//! id = "bot"
+//! login = "mybot"                 # omit login and token for anonymous read-only
+//! token = "${TWITCH_TOKEN}"       # a user access token, with or without `oauth:`
+//! channels = ["somechannel"]
+//! # url = "ircs://irc.chat.twitch.tv:6697"   # default: wss://irc-ws.chat.twitch.tv:443
+//! ```
+//!
+//! Every field has a default that suits Twitch; the timing knobs exist so tests and
+//! unusual networks can change them.
+
+use botkit::backoff::BackoffPolicy;
+use botkit::config::{PlatformSection, Secret};
+use serde::Deserialize;
+
+use crate::credentials::Credentials;
+use crate::error::TwitchError;
+use crate::transport::DEFAULT_URL;
+
+/// Configuration of one Twitch chat account.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct TwitchConfig {
+    /// The bot account's login; `None` (with no token) logs in anonymously, read-only.
+    pub login: Option<String>,
+    /// The user access token (scopes `chat:read`, `chat:edit`).
+    pub token: Option<Secret>,
+    /// Channels to join (logins, with or without `#`).
+    pub channels: Vec<String>,
+    /// Server URL: `wss://` or `ircs://` (Twitch), `ws://` or `irc://` (local tests).
+    pub url: String,
+    /// Also request `twitch.tv/membership` (JOIN/PART of other users).
+    pub membership: bool,
+    /// Seconds between the client's own PINGs.
+    pub ping_interval_secs: u64,
+    /// Seconds to wait for the PONG before the link counts as dead.
+    pub pong_timeout_secs: u64,
+    /// Seconds to wait for the login to be confirmed.
+    pub login_timeout_secs: u64,
+    /// Delays between reconnect attempts.
+    pub reconnect: BackoffPolicy,
+}
+
+impl Default for TwitchConfig {
+    fn default() -> Self {
+        Self {
+            login: None,
+            token: None,
+            channels: Vec::new(),
+            url: DEFAULT_URL.to_owned(),
+            membership: false,
+            ping_interval_secs: 30,
+            pong_timeout_secs: 10,
+            login_timeout_secs: 15,
+            reconnect: BackoffPolicy::new().with_base(std::time::Duration::from_secs(1)),
+        }
+    }
+}
+
+impl TwitchConfig {
+    /// Reads the config from a `[[platform]]` section.
+    pub fn from_section(section: &PlatformSection) -> Result<Self, botkit::ConfigError> {
+        section.deserialize_into()
+    }
+
+    /// The credentials the config describes.
+    pub fn credentials(&self) -> Result<Credentials, TwitchError> {
+        match (&self.login, &self.token) {
+            (Some(login), Some(token)) if !login.trim().is_empty() && !token.is_empty() => {
+                Ok(Credentials::new(login, token.clone()))
+            }
+            (None, None) => Ok(Credentials::anonymous()),
+            (Some(_), _) => Err(TwitchError::Config(
+                "`login` needs a `token` (run `botkit twitch login`, or omit both to read anonymously)"
+                    .to_owned(),
+            )),
+            (None, Some(_)) => Err(TwitchError::Config(
+                "`token` needs the `login` of the account it belongs to".to_owned(),
+            )),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_a_section_and_hides_the_token() {
+        let section = PlatformSection::new("twitch", "bot")
+            .with_field("login", "MyBot")
+            .with_field("token", "oauth:sekrit")
+            .with_field("channels", vec!["a".to_owned(), "#b".to_owned()]);
+        let config = TwitchConfig::from_section(&section).unwrap();
+        assert_eq!(config.url, DEFAULT_URL);
+        assert!(!format!("{config:?}").contains("sekrit"));
+        let creds = config.credentials().unwrap();
+        assert_eq!(creds.login, "mybot");
+    }
+
+    #[test]
+    fn login_without_token_is_an_error() {
+        let config = TwitchConfig {
+            login: Some("bot".into()),
+            ..TwitchConfig::default()
+        };
+        assert!(config.credentials().is_err());
+        assert!(
+            TwitchConfig::default()
+                .credentials()
+                .unwrap()
+                .is_anonymous()
+        );
+    }
+}

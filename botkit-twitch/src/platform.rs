@@ -1,0 +1,547 @@
+//! [`TwitchPlatform`]: the IRC chat session as a botkit [`Platform`].
+//!
+//! The connection loop in [`Platform::run`] is built around two rules from the field:
+//!
+//! - **Desired state is data.** The channels the bot should be in live in the platform,
+//!   apart from any connection; every (re)connect replays them (JOINs paced at 20 per
+//!   10 s), so a dropped link never leaves the bot silently out of a channel.
+//! - **Auth failures stop, network failures retry.** Credentials are fetched from the
+//!   [`CredentialsProvider`] on every connect (never a stale token). A login refused by
+//!   Twitch ends `run` with [`PlatformError::Auth`] (after one retry if the provider has
+//!   fresh credentials); a lost connection, a dead link (no PONG in time) or a server
+//!   `RECONNECT` leads to a new connection, after a capped, jittered [`Backoff`] for
+//!   failures and at once for a requested reconnect.
+//!
+//! Outgoing limits are [`Capabilities`]: 20 messages per 30 s for the account and one per
+//! second per channel, applied by botkit's outgoing path before [`Platform::execute`].
+//! The platform shares that limiter and raises the account limit to 100 per 30 s when
+//! `USERSTATE` shows the bot is moderator, VIP or broadcaster in every channel it is in
+//! (a single non-privileged channel keeps the stricter limit, since Twitch counts those
+//! messages against 20). `execute` then sends exactly one PRIVMSG, altered by the
+//! duplicate rule where needed.
+
+use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use botkit::backoff::Backoff;
+use botkit::platform::Health;
+use botkit::ratelimit::{Limit, OutgoingLimiter, RateLimiter};
+use botkit::{Action, ActionKind, Capabilities, Outcome, Platform, PlatformContext, PlatformError};
+use tokio::sync::mpsc;
+use tokio::time::{Instant, sleep, sleep_until};
+
+use crate::config::TwitchConfig;
+use crate::credentials::{Credentials, CredentialsProvider, StaticCredentials};
+use crate::error::TwitchError;
+use crate::irc::commands::{NoticeKind, ServerMessage};
+use crate::irc::{Command, IrcMessage};
+use crate::normalize::{Normalizer, PLATFORM};
+use crate::outgoing::{DuplicateGuard, MAX_MESSAGE_CHARS, privmsg};
+use crate::transport::{self, Endpoint, Link};
+
+/// Messages per 30 s for an ordinary account.
+pub const DEFAULT_LIMIT: u32 = 20;
+/// Messages per 30 s where the bot is moderator, VIP or broadcaster.
+pub const PRIVILEGED_LIMIT: u32 = 100;
+/// The window of both limits.
+pub const LIMIT_WINDOW: Duration = Duration::from_secs(30);
+/// JOINs allowed per 10 s.
+pub const JOIN_LIMIT: u32 = 20;
+
+fn instance_limit(count: u32) -> Limit {
+    Limit::new(count, LIMIT_WINDOW)
+}
+
+enum Control {
+    Join(String),
+    Part(String),
+}
+
+#[derive(Default)]
+struct Shared {
+    /// The logged-in connection's writer, `None` while disconnected.
+    writer: Option<mpsc::Sender<String>>,
+    /// Join/part requests for the running session.
+    control: Option<mpsc::UnboundedSender<Control>>,
+    /// Channels the bot should be in.
+    channels: BTreeSet<String>,
+    /// Whether the bot is privileged, per channel it has a USERSTATE for.
+    privileged: HashMap<String, bool>,
+    anonymous: bool,
+    health: Option<Health>,
+}
+
+/// One Twitch chat account.
+pub struct TwitchPlatform {
+    id: String,
+    config: TwitchConfig,
+    endpoint: Endpoint,
+    credentials: Arc<dyn CredentialsProvider>,
+    limiter: Arc<OutgoingLimiter>,
+    join_limiter: RateLimiter,
+    duplicates: DuplicateGuard,
+    shared: Mutex<Shared>,
+}
+
+impl std::fmt::Debug for TwitchPlatform {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TwitchPlatform")
+            .field("id", &self.id)
+            .field("endpoint", &self.endpoint)
+            .field("channels", &self.channels())
+            .finish_non_exhaustive()
+    }
+}
+
+enum End {
+    Shutdown,
+    Reconnect,
+}
+
+fn channel_name(channel: &str) -> String {
+    channel.trim().trim_start_matches('#').to_ascii_lowercase()
+}
+
+impl TwitchPlatform {
+    /// A platform instance `id` from its config, using the config's login and token.
+    pub fn new(id: &str, config: TwitchConfig) -> Result<Self, TwitchError> {
+        let credentials = config.credentials()?;
+        let endpoint = Endpoint::parse(&config.url)?;
+        let limiter = OutgoingLimiter::new(
+            instance_limit(DEFAULT_LIMIT),
+            Some(Limit::new(1, Duration::from_secs(1))),
+        );
+        let channels = config
+            .channels
+            .iter()
+            .map(|c| channel_name(c))
+            .filter(|c| !c.is_empty())
+            .collect();
+        Ok(Self {
+            id: id.to_owned(),
+            config,
+            endpoint,
+            credentials: Arc::new(StaticCredentials::new(credentials)),
+            limiter: Arc::new(limiter),
+            join_limiter: RateLimiter::new(Limit::new(JOIN_LIMIT, Duration::from_secs(10))),
+            duplicates: DuplicateGuard::new(),
+            shared: Mutex::new(Shared {
+                channels,
+                ..Shared::default()
+            }),
+        })
+    }
+
+    /// From a `[[platform]]` section of the bot's config.
+    pub fn from_section(section: &botkit::config::PlatformSection) -> Result<Self, TwitchError> {
+        let config =
+            TwitchConfig::from_section(section).map_err(|e| TwitchError::Config(e.to_string()))?;
+        Self::new(&section.id, config)
+    }
+
+    /// The same platform, asking `provider` for credentials on every connect (e.g. an
+    /// OAuth token store that refreshes tokens).
+    #[must_use]
+    pub fn with_credentials(mut self, provider: impl CredentialsProvider) -> Self {
+        self.credentials = Arc::new(provider);
+        self
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Shared> {
+        self.shared.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The channels the bot should be in.
+    pub fn channels(&self) -> Vec<String> {
+        self.lock().channels.iter().cloned().collect()
+    }
+
+    /// Adds a channel to the desired state and joins it now if connected.
+    pub fn join(&self, channel: &str) {
+        let channel = channel_name(channel);
+        if channel.is_empty() {
+            return;
+        }
+        let mut shared = self.lock();
+        if shared.channels.insert(channel.clone())
+            && let Some(control) = &shared.control
+        {
+            let _ = control.send(Control::Join(channel));
+        }
+    }
+
+    /// Removes a channel from the desired state and leaves it now if connected.
+    pub fn part(&self, channel: &str) {
+        let channel = channel_name(channel);
+        let mut shared = self.lock();
+        if shared.channels.remove(&channel) {
+            shared.privileged.remove(&channel);
+            if let Some(control) = &shared.control {
+                let _ = control.send(Control::Part(channel));
+            }
+        }
+    }
+
+    /// The outgoing limiter shared with botkit's outgoing path.
+    pub fn limiter(&self) -> &Arc<OutgoingLimiter> {
+        &self.limiter
+    }
+
+    fn set_health(&self, health: Health) {
+        self.lock().health = Some(health);
+    }
+
+    /// Records whether the bot is privileged in `channel` and sets the account limit.
+    fn set_privileged(&self, channel: &str, privileged: bool) {
+        let all = {
+            let mut shared = self.lock();
+            shared.privileged.insert(channel.to_owned(), privileged);
+            shared.privileged.values().all(|p| *p)
+        };
+        let count = if all { PRIVILEGED_LIMIT } else { DEFAULT_LIMIT };
+        self.limiter.set_instance_limit(instance_limit(count));
+    }
+
+    /// One connection: connect, log in, replay channels, then read until it ends.
+    async fn session(
+        &self,
+        ctx: &PlatformContext,
+        creds: &Credentials,
+        logged_in: &mut bool,
+    ) -> Result<End, TwitchError> {
+        let connect_err = |reason: String| TwitchError::Connect {
+            url: self.config.url.clone(),
+            reason,
+        };
+        let login_timeout = Duration::from_secs(self.config.login_timeout_secs.max(1));
+        let mut link = tokio::select! {
+            link = tokio::time::timeout(login_timeout, transport::connect(&self.endpoint)) => {
+                link.map_err(|_| connect_err(format!("no connection within {login_timeout:?}")))??
+            }
+            _ = ctx.shutdown_requested() => return Ok(End::Shutdown),
+        };
+        let mut normalizer = Normalizer::new(&self.id, &creds.login);
+
+        let mut caps = String::from("twitch.tv/tags twitch.tv/commands");
+        if self.config.membership {
+            caps.push_str(" twitch.tv/membership");
+        }
+        link.send(format!("CAP REQ :{caps}"))
+            .await
+            .map_err(connect_err)?;
+        if let Some(token) = &creds.token {
+            // PASS must come before NICK, or Twitch answers "Improperly formatted auth".
+            link.send(format!("PASS oauth:{}", token.expose()))
+                .await
+                .map_err(connect_err)?;
+        }
+        link.send(format!("NICK {}", creds.login))
+            .await
+            .map_err(connect_err)?;
+
+        let deadline = Instant::now() + login_timeout;
+        loop {
+            let line = tokio::select! {
+                line = link.recv() => line.map_err(connect_err)?,
+                _ = sleep_until(deadline) => {
+                    return Err(connect_err(format!("login not confirmed within {login_timeout:?}")));
+                }
+                _ = ctx.shutdown_requested() => return Ok(End::Shutdown),
+            };
+            let Ok(msg) = IrcMessage::parse(&line) else {
+                tracing::debug!(platform = %self.id, "unparsable line during login");
+                continue;
+            };
+            let welcome = msg.command() == Command::Numeric("001");
+            if let Ok(typed) = ServerMessage::try_from(msg) {
+                match &typed {
+                    ServerMessage::Cap(cap) if cap.is_nak() => {
+                        return Err(TwitchError::CapabilitiesRefused(
+                            cap.capabilities.to_owned(),
+                        ));
+                    }
+                    ServerMessage::Notice(n) if n.kind() == NoticeKind::AuthFailed => {
+                        return Err(TwitchError::Auth(n.text.to_owned()));
+                    }
+                    ServerMessage::Ping(ping) => {
+                        link.send(ping.pong()).await.map_err(connect_err)?;
+                    }
+                    _ => {}
+                }
+            }
+            self.publish(ctx, &normalizer, &line);
+            if welcome {
+                break;
+            }
+        }
+
+        *logged_in = true;
+        let (control_tx, mut control_rx) = mpsc::unbounded_channel();
+        let mut pending: VecDeque<String> = {
+            let mut shared = self.lock();
+            shared.writer = Some(link.sender());
+            shared.control = Some(control_tx);
+            shared.anonymous = creds.is_anonymous();
+            shared.privileged.clear();
+            shared.channels.iter().cloned().collect()
+        };
+        // Until USERSTATE says otherwise, the bot is an ordinary user everywhere.
+        self.limiter
+            .set_instance_limit(instance_limit(DEFAULT_LIMIT));
+        self.set_health(Health::Up);
+        let _ = ctx.connection(true, "");
+        tracing::info!(platform = %self.id, login = %creds.login, channels = pending.len(), "logged in to Twitch chat");
+
+        let ping_every = Duration::from_secs(self.config.ping_interval_secs.max(1));
+        let pong_within = Duration::from_secs(self.config.pong_timeout_secs.max(1));
+        let mut next_ping = Instant::now() + ping_every;
+        let mut pong_deadline: Option<Instant> = None;
+        loop {
+            tokio::select! {
+                _ = ctx.shutdown_requested() => return Ok(End::Shutdown),
+                line = link.recv() => {
+                    let line = line.map_err(connect_err)?;
+                    if let Some(end) = self
+                        .handle(ctx, &mut normalizer, &link, &line, &mut pong_deadline)
+                        .await?
+                    {
+                        return Ok(end);
+                    }
+                }
+                Some(control) = control_rx.recv() => match control {
+                    Control::Join(channel) => pending.push_back(channel),
+                    Control::Part(channel) => {
+                        pending.retain(|c| *c != channel);
+                        link.send(format!("PART #{channel}")).await.map_err(connect_err)?;
+                    }
+                },
+                _ = self.join_limiter.until_ready(), if !pending.is_empty() => {
+                    if let Some(channel) = pending.pop_front() {
+                        link.send(format!("JOIN #{channel}")).await.map_err(connect_err)?;
+                    }
+                }
+                _ = sleep_until(next_ping) => {
+                    link.send("PING :botkit".to_owned()).await.map_err(connect_err)?;
+                    let now = Instant::now();
+                    pong_deadline.get_or_insert(now + pong_within);
+                    next_ping = now + ping_every;
+                }
+                _ = sleep_until(pong_deadline.unwrap_or(next_ping)), if pong_deadline.is_some() => {
+                    return Err(connect_err(format!("no PONG within {pong_within:?}: the link is dead")));
+                }
+            }
+        }
+    }
+
+    /// Handles one line of a logged-in session; `Some` ends the session.
+    async fn handle(
+        &self,
+        ctx: &PlatformContext,
+        normalizer: &mut Normalizer,
+        link: &Link,
+        line: &str,
+        pong_deadline: &mut Option<Instant>,
+    ) -> Result<Option<End>, TwitchError> {
+        let connect_err = |reason: String| TwitchError::Connect {
+            url: self.config.url.clone(),
+            reason,
+        };
+        let Ok(msg) = IrcMessage::parse(line) else {
+            tracing::debug!(platform = %self.id, len = line.len(), "skipped a line that is not IRC");
+            return Ok(None);
+        };
+        let mut end = None;
+        if let Ok(typed) = ServerMessage::try_from(msg) {
+            match &typed {
+                ServerMessage::Ping(ping) => link.send(ping.pong()).await.map_err(connect_err)?,
+                ServerMessage::Pong(_) => *pong_deadline = None,
+                ServerMessage::Reconnect(_) => end = Some(End::Reconnect),
+                ServerMessage::Notice(n) => match n.kind() {
+                    NoticeKind::AuthFailed => return Err(TwitchError::Auth(n.text.to_owned())),
+                    NoticeKind::RateLimited | NoticeKind::Duplicate | NoticeKind::SlowMode => {
+                        tracing::warn!(platform = %self.id, channel = ?n.channel, msg_id = ?n.msg_id, "Twitch dropped a message: {}", n.text);
+                    }
+                    _ => {}
+                },
+                ServerMessage::UserState(state) => {
+                    self.set_privileged(state.channel, state.is_privileged());
+                }
+                ServerMessage::GlobalUserState(state) => {
+                    if let Some(id) = state.user_id {
+                        normalizer.set_bot_user_id(id);
+                    }
+                }
+                ServerMessage::Part(part) if part.login == normalizer.bot_login() => {
+                    self.lock().privileged.remove(part.channel);
+                }
+                _ => {}
+            }
+        }
+        self.publish(ctx, normalizer, line);
+        Ok(end)
+    }
+
+    fn publish(&self, ctx: &PlatformContext, normalizer: &Normalizer, line: &str) {
+        let received = botkit::event::now_millis();
+        match normalizer.line(line, received) {
+            Some(Ok(event)) => {
+                if let Err(e) = ctx.publish(event) {
+                    tracing::debug!(platform = %self.id, error = %e, "event not published");
+                }
+            }
+            Some(Err(e)) => tracing::warn!(platform = %self.id, error = %e, "no topic for a line"),
+            None => {}
+        }
+    }
+
+    async fn send_chat(
+        &self,
+        action: &Action,
+        text: &str,
+        reply_to: Option<&str>,
+    ) -> Result<Outcome, PlatformError> {
+        let Some(channel) = action.target.channel.as_deref().map(channel_name) else {
+            return Err(PlatformError::Refused(
+                "a Twitch chat message needs a channel".to_owned(),
+            ));
+        };
+        let (writer, anonymous, privileged) = {
+            let shared = self.lock();
+            (
+                shared.writer.clone(),
+                shared.anonymous,
+                shared.privileged.get(&channel).copied().unwrap_or(false),
+            )
+        };
+        if anonymous {
+            return Err(PlatformError::Refused(
+                "the anonymous Twitch login is read-only; set `login` and `token` to send"
+                    .to_owned(),
+            ));
+        }
+        let Some(writer) = writer else {
+            return Err(PlatformError::Connect {
+                service: PLATFORM.to_owned(),
+                reason: "not connected to Twitch chat".to_owned(),
+            });
+        };
+        // Moderators, VIPs and the broadcaster are exempt from the duplicate rule.
+        let text = if privileged {
+            text.to_owned()
+        } else {
+            self.duplicates.prepare(&channel, text)
+        };
+        writer
+            .send(privmsg(&channel, &text, reply_to))
+            .await
+            .map_err(|_| PlatformError::Connect {
+                service: PLATFORM.to_owned(),
+                reason: "the connection closed while sending".to_owned(),
+            })?;
+        // Twitch does not echo PRIVMSG; USERSTATE follows, but carries no reliable id.
+        Ok(Outcome::Done { message_id: None })
+    }
+}
+
+#[async_trait]
+impl Platform for TwitchPlatform {
+    fn kind(&self) -> &str {
+        PLATFORM
+    }
+
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        let mut caps =
+            Capabilities::new(MAX_MESSAGE_CHARS).with_shared_limiter(Arc::clone(&self.limiter));
+        caps.replies = true;
+        caps
+    }
+
+    async fn run(&self, ctx: PlatformContext) -> Result<(), PlatformError> {
+        let mut backoff = Backoff::new(self.config.reconnect.clone());
+        let mut auth_retried = false;
+        loop {
+            if ctx.is_shutting_down() {
+                return Ok(());
+            }
+            let creds = self.credentials.credentials().await?;
+            let mut logged_in = false;
+            let result = self.session(&ctx, &creds, &mut logged_in).await;
+            {
+                let mut shared = self.lock();
+                shared.writer = None;
+                shared.control = None;
+            }
+            if logged_in {
+                backoff.reset();
+                auth_retried = false;
+            }
+            let reason = match &result {
+                Ok(End::Shutdown) => "shutting down".to_owned(),
+                Ok(End::Reconnect) => "Twitch asked for a reconnect".to_owned(),
+                Err(e) => e.to_string(),
+            };
+            if logged_in {
+                let _ = ctx.connection(false, &reason);
+            }
+            match result {
+                Ok(End::Shutdown) => {
+                    self.set_health(Health::Down("stopped".to_owned()));
+                    return Ok(());
+                }
+                Ok(End::Reconnect) => {
+                    tracing::info!(platform = %self.id, "Twitch asked for a reconnect");
+                    self.set_health(Health::Degraded("reconnecting".to_owned()));
+                }
+                Err(TwitchError::Auth(why)) => {
+                    if !auth_retried && self.credentials.refused(&creds).await {
+                        auth_retried = true;
+                        tracing::warn!(platform = %self.id, "login refused; retrying once with fresh credentials");
+                        continue;
+                    }
+                    tracing::error!(platform = %self.id, reason = %why, "Twitch refused the login; not retrying");
+                    self.set_health(Health::Down(format!("login refused: {why}")));
+                    return Err(TwitchError::Auth(why).into());
+                }
+                Err(e) if !e.is_transient() => {
+                    tracing::error!(platform = %self.id, error = %e, "Twitch session failed permanently");
+                    self.set_health(Health::Down(e.to_string()));
+                    return Err(e.into());
+                }
+                Err(e) => {
+                    self.set_health(Health::Degraded(e.to_string()));
+                    let Some(delay) = backoff.next_delay() else {
+                        self.set_health(Health::Down(e.to_string()));
+                        return Err(e.into());
+                    };
+                    tracing::warn!(platform = %self.id, error = %e, ?delay, "Twitch connection lost; reconnecting");
+                    tokio::select! {
+                        _ = sleep(delay) => {}
+                        _ = ctx.shutdown_requested() => return Ok(()),
+                    }
+                }
+            }
+        }
+    }
+
+    async fn execute(&self, action: &Action) -> Result<Outcome, PlatformError> {
+        match &action.kind {
+            ActionKind::Say { text } => self.send_chat(action, text, None).await,
+            ActionKind::Reply {
+                text, parent_id, ..
+            } => self.send_chat(action, text, parent_id.as_deref()).await,
+            other => Ok(Outcome::Unsupported {
+                verb: other.verb().to_owned(),
+            }),
+        }
+    }
+
+    fn health(&self) -> Health {
+        self.lock().health.clone().unwrap_or(Health::Starting)
+    }
+}
