@@ -251,8 +251,12 @@ fn build(config: &Config) -> anyhow::Result<BotBuilder> {
                 botkit_cytube::CytubePlatform::from_section(platform)
                     .with_context(|| format!("platform `{}`", platform.id))?,
             ),
+            "twitch" => builder.platform(
+                botkit_twitch::TwitchPlatform::from_section(platform)
+                    .with_context(|| format!("platform `{}`", platform.id))?,
+            ),
             other => anyhow::bail!(
-                "platform kind `{other}` (platform id `{}`) is not available in this build of botkit; available: shell, cytube",
+                "platform kind `{other}` (platform id `{}`) is not available in this build of botkit; available: shell, cytube, twitch",
                 platform.id
             ),
         };
