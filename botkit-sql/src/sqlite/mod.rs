@@ -218,8 +218,7 @@ impl SqliteStore {
             .execute(&mut conn)
             .await
             .map_err(|e| fail(crate::error::map(B, e)))?;
-        crate::schema::migrator(MIGRATIONS)
-            .run_direct(None, &mut conn, false)
+        migrate_on(&mut conn)
             .await
             .map_err(|e| fail(crate::schema::map_err(B, e)))?;
         let reader = SqlitePoolOptions::new()
@@ -510,6 +509,28 @@ fn job_not_found(id: JobId) -> StoreError {
     StoreError::not_found(format!("{id}"))
 }
 
+/// Applies the migrations on `conn`. sqlx takes no lock on SQLite, so two processes opening
+/// a new database at once both try to create the schema, and the later one fails with
+/// "already exists" once the first commits. Each migration is one transaction, so the loser
+/// rolled back cleanly; running again sees the schema applied and does nothing.
+async fn migrate_on(conn: &mut SqliteConnection) -> Result<(), sqlx::migrate::MigrateError> {
+    let mut attempt = 0;
+    loop {
+        // `run_direct` is sqlx's entry for a plain connection; `run` trips the compiler
+        // ("Acquire is not general enough") inside async-trait futures.
+        match crate::schema::migrator(MIGRATIONS)
+            .run_direct(None, conn, false)
+            .await
+        {
+            Err(e) if attempt < 3 && e.to_string().contains("already exists") => {
+                attempt += 1;
+                tracing::debug!(error = %e, attempt, "schema created concurrently; migrating again");
+            }
+            other => return other,
+        }
+    }
+}
+
 #[async_trait]
 impl Store for SqliteStore {
     fn backend(&self) -> &str {
@@ -522,10 +543,7 @@ impl Store for SqliteStore {
         let mut conn = SqliteConnection::connect_with(&self.write_opts)
             .await
             .map_err(|e| at_path(&self.path, crate::error::map(B, e)))?;
-        let r = crate::schema::migrator(MIGRATIONS)
-            // `run_direct` is sqlx's entry for a plain connection; `run` trips the compiler
-            // ("Acquire is not general enough") inside async-trait futures.
-            .run_direct(None, &mut conn, false)
+        let r = migrate_on(&mut conn)
             .await
             .map_err(|e| at_path(&self.path, crate::schema::map_err(B, e)));
         let _ = conn.close().await;
