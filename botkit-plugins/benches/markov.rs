@@ -1,0 +1,3 @@
+//! Markov speed: words learned per second and the latency of generating one line.
+
+fn main() {}
