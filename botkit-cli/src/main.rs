@@ -13,6 +13,8 @@ use botkit::config::Config;
 use botkit::runtime::{Bot, BotBuilder};
 use botkit::shell::ShellPlatform;
 use botkit::store::{Bucket, ChannelRef, ChatCursor, Store};
+use botkit_plugins::markov::{self, MarkovConfig};
+use botkit_plugins::{Logger, Markov};
 use clap::{Parser, Subcommand};
 
 /// Run and manage botkit chat bots.
@@ -52,6 +54,20 @@ enum Command {
         #[command(subcommand)]
         action: DbAction,
     },
+    /// The markov plugin's chains.
+    Markov {
+        /// The bot's TOML config file: the store URL, the bot's name and `[plugins.markov]`.
+        #[arg(long, global = true)]
+        config: Option<PathBuf>,
+        #[command(subcommand)]
+        action: MarkovAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum MarkovAction {
+    /// Learn the stored chat log of every channel (resumes where the last run stopped).
+    Train,
 }
 
 #[derive(Debug, Subcommand)]
@@ -148,7 +164,40 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             };
             db(&url, action).await
         }
+        Command::Markov { config, action } => {
+            let config = match config {
+                Some(path) => Config::load(&path)?,
+                None => Config::default(),
+            };
+            match action {
+                MarkovAction::Train => markov_train(&config).await,
+            }
+        }
     }
+}
+
+/// `botkit markov train`: learns the chat log, with a progress line on stderr.
+async fn markov_train(config: &Config) -> anyhow::Result<()> {
+    let markov: MarkovConfig = match config.plugin("markov") {
+        Some(section) => section.deserialize_into()?,
+        None => MarkovConfig::default(),
+    };
+    let store = open_store(&config.store.url).await?;
+    let started = std::time::Instant::now();
+    let done = markov::train(store, &markov, &config.bot.name, |p| {
+        eprint!(
+            "\rtraining: {} messages read, {} learned",
+            p.read, p.learned
+        );
+    })
+    .await?;
+    eprintln!();
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "learned {} of {} messages in {secs:.1}s",
+        done.learned, done.read
+    );
+    Ok(())
 }
 
 /// Opens (and migrates) the store a URL names, saying which one failed.
@@ -233,7 +282,7 @@ fn parse_age(s: &str) -> anyhow::Result<i64> {
 }
 
 /// Plugins this binary can run by name from `[plugins.<name>]`.
-const BUNDLED_PLUGINS: &[&str] = &["echo"];
+const BUNDLED_PLUGINS: &[&str] = &["echo", "logger", "markov"];
 
 /// Builds a bot from the config alone: its platforms, store and bundled plugins.
 fn build(config: &Config) -> anyhow::Result<BotBuilder> {
@@ -274,6 +323,8 @@ fn build(config: &Config) -> anyhow::Result<BotBuilder> {
     for name in wanted {
         builder = match name.as_str() {
             "echo" => builder.plugin(Echo),
+            "logger" => builder.plugin(Logger::new()),
+            "markov" => builder.plugin(Markov::new()),
             other => anyhow::bail!(
                 "[plugins.{other}]: no bundled plugin is named `{other}`; bundled: {}",
                 BUNDLED_PLUGINS.join(", ")

@@ -222,6 +222,13 @@ impl TestBot {
         self
     }
 
+    /// Uses `store` instead of a fresh in-memory one, so a test can read what the bot
+    /// wrote, or start a second bot on the first one's data.
+    pub fn store(mut self, store: Arc<dyn crate::store::Store>) -> Self {
+        self.builder = self.builder.shared_store(store);
+        self
+    }
+
     /// Uses a config.
     pub fn config(mut self, config: Config) -> Self {
         self.builder = self.builder.config(config);

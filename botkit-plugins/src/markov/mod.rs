@@ -1,0 +1,555 @@
+//! The markov plugin: learns each channel's chat as word chains of order 1–3 and talks back,
+//! on `!markov [start words]`, after every N messages, or at random, with a cooldown.
+//!
+//! Learned lines are persisted incrementally in the plugin's store namespace, in chunks of
+//! [`CHUNK_LINES`] lines per channel (`lines/<platform>:<channel>/<n>`): one learned message
+//! is one small write, and the chain is rebuilt from the lines at start. Keeping lines rather
+//! than the chain's table means the order can be changed in the config without losing
+//! anything. [`train`] learns from the store's chat log (`botkit markov train`), remembering
+//! how far it got per channel, and stops where live learning began so nothing is learned twice.
+
+mod chain;
+mod clean;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use botkit::command::CommandSpec;
+use botkit::event::{Event, Payload};
+use botkit::plugin::{Command, Context, Plugin, Result};
+use botkit::store::{ChannelRef, ChatCursor, NamespacedStore, Store, StoreError};
+use botkit::text::truncate_at_boundary;
+use botkit::{Key, Subscription};
+use serde::{Deserialize, Serialize};
+use tokio::time::Instant;
+
+pub use chain::Chain;
+pub use clean::clean;
+
+/// Lines per persisted chunk.
+pub const CHUNK_LINES: usize = 200;
+
+/// Why markov training or persistence failed.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum MarkovError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl MarkovError {
+    /// Whether retrying later may succeed.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            MarkovError::Store(e) => e.is_transient(),
+        }
+    }
+}
+
+/// `[plugins.markov]`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct MarkovConfig {
+    /// Words of context per step, 1 to 3: higher reads better, needs more chat.
+    pub order: usize,
+    /// Speak on its own after this many learned messages in a channel; 0 never.
+    pub speak_every: u64,
+    /// Chance (0.0–1.0) to speak after each learned message.
+    pub speak_probability: f64,
+    /// Least time between two unprompted lines in one channel.
+    #[serde(with = "botkit::config::duration")]
+    pub cooldown: Duration,
+    /// Most words in a generated line.
+    pub max_words: usize,
+    /// Longest line in characters, on any platform.
+    pub max_length: usize,
+    /// Per-platform limits (`twitch = 500`), applied on top of `max_length`.
+    pub platform_max_length: BTreeMap<String, usize>,
+    /// Drop words that look like links before learning.
+    pub strip_links: bool,
+    /// Drop `@mentions` before learning.
+    pub strip_mentions: bool,
+    /// Drop the bot's own name before learning.
+    pub strip_bot_name: bool,
+    /// Messages starting with one of these are commands and not learned.
+    pub ignore_prefixes: Vec<String>,
+    /// Fewest words (after cleaning) for a message to be learned.
+    pub min_words: usize,
+    /// Learn chat history replayed on join (off: it was live once already).
+    pub learn_history: bool,
+    /// RNG seed: the same seed and the same chat give the same lines. Absent: random.
+    pub seed: Option<u64>,
+}
+
+impl Default for MarkovConfig {
+    fn default() -> Self {
+        Self {
+            order: 2,
+            speak_every: 0,
+            speak_probability: 0.0,
+            cooldown: Duration::from_secs(60),
+            max_words: 30,
+            max_length: 400,
+            platform_max_length: [("twitch".to_owned(), 500), ("cytube".to_owned(), 240)]
+                .into_iter()
+                .collect(),
+            strip_links: true,
+            strip_mentions: true,
+            strip_bot_name: true,
+            ignore_prefixes: vec!["!".to_owned()],
+            min_words: 1,
+            learn_history: false,
+            seed: None,
+        }
+    }
+}
+
+impl MarkovConfig {
+    /// The longest line for `platform`.
+    pub fn max_length_for(&self, platform: &str) -> usize {
+        self.platform_max_length
+            .get(platform)
+            .map_or(self.max_length, |&p| p.min(self.max_length))
+    }
+}
+
+/// One channel's chain and its not yet full chunk of lines.
+#[derive(Debug)]
+struct ChannelBrain {
+    chain: Chain,
+    chunk_index: u64,
+    chunk: Vec<String>,
+}
+
+/// Every channel's chain, and the persistence of learned lines. Shared by the plugin and
+/// by [`train`].
+#[derive(Debug)]
+pub struct Brain {
+    store: NamespacedStore,
+    order: usize,
+    channels: HashMap<String, ChannelBrain>,
+    dirty: HashSet<String>,
+    /// Chunks that filled up since the last persist: key and lines.
+    full: Vec<(String, Vec<String>)>,
+}
+
+fn lines_prefix(channel: &str) -> String {
+    format!("lines/{channel}/")
+}
+
+fn chunk_key(channel: &str, index: u64) -> String {
+    format!("lines/{channel}/{index:010}")
+}
+
+impl Brain {
+    /// Loads every channel's learned lines from `store` and builds chains of `order`.
+    pub async fn load(store: NamespacedStore, order: usize) -> Result<Self, MarkovError> {
+        let mut brain = Self {
+            store,
+            order,
+            channels: HashMap::new(),
+            dirty: HashSet::new(),
+            full: Vec::new(),
+        };
+        for key in brain.store.keys("lines/").await? {
+            let Some((channel, index)) = key
+                .strip_prefix("lines/")
+                .and_then(|rest| rest.rsplit_once('/'))
+            else {
+                continue;
+            };
+            let Ok(index) = index.parse::<u64>() else {
+                continue;
+            };
+            let lines: Vec<String> = brain.store.get(&key).await?.unwrap_or_default();
+            let entry = brain.channel(channel);
+            for line in &lines {
+                entry.chain.learn(line);
+            }
+            if index >= entry.chunk_index {
+                entry.chunk_index = index;
+                entry.chunk = lines;
+            }
+        }
+        Ok(brain)
+    }
+
+    fn channel(&mut self, channel: &str) -> &mut ChannelBrain {
+        let order = self.order;
+        self.channels
+            .entry(channel.to_owned())
+            .or_insert_with(|| ChannelBrain {
+                chain: Chain::new(order),
+                chunk_index: 0,
+                chunk: Vec::new(),
+            })
+    }
+
+    /// Learns one cleaned line in `channel`; it is stored at the next [`Brain::persist`].
+    pub fn learn(&mut self, channel: &ChannelRef, line: &str) {
+        let key = channel.to_string();
+        let dirty = self.dirty.contains(&key);
+        let brain = self.channel(&key);
+        let mut filled = None;
+        if brain.chunk.len() >= CHUNK_LINES {
+            let full = std::mem::take(&mut brain.chunk);
+            filled = dirty.then(|| (chunk_key(&key, brain.chunk_index), full));
+            brain.chunk_index += 1;
+        }
+        brain.chain.learn(line);
+        brain.chunk.push(line.to_owned());
+        self.full.extend(filled);
+        self.dirty.insert(key);
+    }
+
+    /// Writes the chunks changed since the last call.
+    pub async fn persist(&mut self) -> Result<(), MarkovError> {
+        for (key, lines) in std::mem::take(&mut self.full) {
+            self.store.put(&key, &lines).await?;
+        }
+        for key in std::mem::take(&mut self.dirty) {
+            if let Some(brain) = self.channels.get(&key) {
+                self.store
+                    .put(&chunk_key(&key, brain.chunk_index), &brain.chunk)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The chain of `channel`, if it learned anything.
+    pub fn chain(&self, channel: &ChannelRef) -> Option<&Chain> {
+        self.channels.get(&channel.to_string()).map(|b| &b.chain)
+    }
+
+    /// Channels with a chain, as `platform:channel`.
+    pub fn channels(&self) -> impl Iterator<Item = &str> {
+        self.channels.keys().map(String::as_str)
+    }
+
+    /// How many persisted chunks `channel` has (for tests and stats).
+    pub async fn stored_chunks(&self, channel: &ChannelRef) -> Result<usize, MarkovError> {
+        Ok(self
+            .store
+            .keys(&lines_prefix(&channel.to_string()))
+            .await?
+            .len())
+    }
+}
+
+/// Progress of [`train`], reported after each page of the chat log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TrainProgress {
+    /// Chat records read so far.
+    pub read: u64,
+    /// Lines learned so far (records that survived cleaning).
+    pub learned: u64,
+}
+
+/// Per-channel bookkeeping of [`train`] and of live learning.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct Progress {
+    /// The log is learned up to here (exclusive of later rows).
+    trained_to: Option<String>,
+    /// When live learning started in this channel: the log from then on was learned live.
+    live_since_ms: Option<i64>,
+}
+
+fn progress_key(channel: &str) -> String {
+    format!("progress/{channel}")
+}
+
+/// Learns every channel's stored chat log into the markov namespace (`markov`) of `store`,
+/// continuing where the previous run stopped and stopping where live learning began.
+/// `progress` is called after every page.
+pub async fn train(
+    store: Arc<dyn Store>,
+    config: &MarkovConfig,
+    bot_name: &str,
+    mut progress: impl FnMut(TrainProgress),
+) -> Result<TrainProgress, MarkovError> {
+    let ns = NamespacedStore::new(store.clone(), "markov");
+    let mut brain = Brain::load(ns.clone(), config.order).await?;
+    let mut done = TrainProgress {
+        read: 0,
+        learned: 0,
+    };
+    for channel in store.chat_channels().await? {
+        let key = channel.to_string();
+        let state: Progress = ns.get(&progress_key(&key)).await?.unwrap_or_default();
+        let mut cursor = state
+            .trained_to
+            .as_deref()
+            .and_then(|c| c.parse::<ChatCursor>().ok())
+            .unwrap_or(ChatCursor::START);
+        let until = state.live_since_ms.unwrap_or(i64::MAX);
+        'pages: loop {
+            let page = store.chat_range(&channel, cursor, 1000).await?;
+            for record in &page.records {
+                if record.timestamp_ms >= until {
+                    break 'pages;
+                }
+                done.read += 1;
+                let own = record.user_name.eq_ignore_ascii_case(bot_name);
+                if let (false, Some(line)) = (own, clean(&record.text, config, bot_name)) {
+                    brain.learn(&channel, &line);
+                    done.learned += 1;
+                }
+            }
+            brain.persist().await?;
+            progress(done);
+            match page.next {
+                Some(next) => cursor = next,
+                None => break,
+            }
+        }
+        // Next time, start after the last row read (or where this run began).
+        let last = store.chat_range(&channel, cursor, 1000).await?;
+        let end = last
+            .records
+            .iter()
+            .take_while(|r| r.timestamp_ms < until)
+            .count();
+        let trained_to = if end == 0 {
+            cursor
+        } else {
+            // Re-read the rows up to `end` to find the cursor after them.
+            store
+                .chat_range(&channel, cursor, end)
+                .await?
+                .next
+                .unwrap_or(cursor)
+        };
+        ns.update(&progress_key(&key), |p: Option<Progress>| {
+            let mut p = p.unwrap_or_default();
+            p.trained_to = Some(trained_to.to_string());
+            p
+        })
+        .await?;
+    }
+    store.flush().await?;
+    Ok(done)
+}
+
+/// Per-channel talk state.
+#[derive(Debug, Default)]
+struct Talk {
+    since_spoke: u64,
+    last_spoke: Option<Instant>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    config: Mutex<MarkovConfig>,
+    fixed: bool,
+    rng: Mutex<fastrand::Rng>,
+    brain: tokio::sync::Mutex<Option<Brain>>,
+    talk: Mutex<HashMap<String, Talk>>,
+    live: Mutex<HashSet<String>>,
+}
+
+/// The markov plugin. See the [module docs](self).
+#[derive(Debug, Clone)]
+pub struct Markov {
+    inner: Arc<Inner>,
+}
+
+impl Default for Markov {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl Markov {
+    /// A markov plugin configured by `[plugins.markov]` (defaults when absent).
+    pub fn new() -> Self {
+        Self::build(MarkovConfig::default(), false)
+    }
+
+    /// A markov plugin configured in code; the config file is not read.
+    pub fn with_config(config: MarkovConfig) -> Self {
+        Self::build(config, true)
+    }
+
+    fn build(config: MarkovConfig, fixed: bool) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                config: Mutex::new(config),
+                fixed,
+                rng: Mutex::new(fastrand::Rng::new()),
+                brain: tokio::sync::Mutex::new(None),
+                talk: Mutex::new(HashMap::new()),
+                live: Mutex::new(HashSet::new()),
+            }),
+        }
+    }
+}
+
+impl Inner {
+    fn config(&self) -> MarkovConfig {
+        lock(&self.config).clone()
+    }
+
+    /// A line for `channel` starting with `start`, cut to the platform's length.
+    async fn generate(&self, channel: &ChannelRef, start: &[&str]) -> Option<String> {
+        let config = self.config();
+        let brain = self.brain.lock().await;
+        let chain = brain.as_ref()?.chain(channel)?;
+        let line = {
+            let mut rng = lock(&self.rng);
+            chain.generate(start, config.max_words, &mut rng)?
+        };
+        Some(truncate_at_boundary(
+            &line,
+            config.max_length_for(&channel.platform),
+            "…",
+        ))
+    }
+
+    /// Learns a live chat event; whether the bot should now speak unprompted.
+    async fn learn_live(&self, event: &Event, ctx: &Context) -> Result<bool> {
+        let Payload::ChatMessage(msg) = &event.payload else {
+            return Ok(false);
+        };
+        let Some(channel) = ChannelRef::of_event(event) else {
+            return Ok(false);
+        };
+        let config = self.config();
+        let bot_name = ctx.bot().name.clone();
+        if (msg.is_history && !config.learn_history)
+            || msg.user.name.eq_ignore_ascii_case(&bot_name)
+        {
+            return Ok(false);
+        }
+        let Some(line) = clean(&msg.text, &config, &bot_name) else {
+            return Ok(false);
+        };
+        let key = channel.to_string();
+        if lock(&self.live).insert(key.clone()) {
+            // From now on this channel's log is learned live: `train` stops here.
+            let at = event.timestamp_ms;
+            ctx.store()
+                .update(&progress_key(&key), |p: Option<Progress>| {
+                    let mut p = p.unwrap_or_default();
+                    p.live_since_ms.get_or_insert(at);
+                    p
+                })
+                .await?;
+        }
+        {
+            let mut brain = self.brain.lock().await;
+            let Some(brain) = brain.as_mut() else {
+                return Ok(false);
+            };
+            brain.learn(&channel, &line);
+            brain.persist().await.map_err(|MarkovError::Store(e)| e)?;
+        }
+        let roll = lock(&self.rng).f64();
+        let mut talk = lock(&self.talk);
+        let state = talk.entry(key).or_default();
+        state.since_spoke += 1;
+        let wants = (config.speak_every > 0 && state.since_spoke >= config.speak_every)
+            || roll < config.speak_probability;
+        let cooled = state
+            .last_spoke
+            .is_none_or(|at| at.elapsed() >= config.cooldown);
+        if wants && cooled {
+            state.since_spoke = 0;
+            state.last_spoke = Some(Instant::now());
+            return Ok(true);
+        }
+        Ok(false)
+    }
+}
+
+#[async_trait]
+impl Plugin for Markov {
+    fn name(&self) -> &str {
+        "markov"
+    }
+
+    fn subscriptions(&self) -> Vec<Subscription> {
+        vec![Subscription::to("platform.*.chat.message").ordered_by(Key::Channel)]
+    }
+
+    fn commands(&self) -> Vec<Command> {
+        let spec = CommandSpec::new("markov")
+            .description("says something this channel might say")
+            .rest_arg("start", "words to start with");
+        let inner = self.inner.clone();
+        vec![Command::new(spec, move |call, ctx| {
+            let inner = inner.clone();
+            async move {
+                let Some(channel) = ChannelRef::of_event(&call.event) else {
+                    return Ok(());
+                };
+                let start: Vec<&str> = call.args.rest().split_whitespace().collect();
+                let text = match inner.generate(&channel, &start).await {
+                    Some(text) => text,
+                    None if start.is_empty() => "I have not learned anything here yet.".to_owned(),
+                    None => format!("I know nothing to say after “{}”.", start.join(" ")),
+                };
+                ctx.reply(&call.event, text).await?;
+                Ok(())
+            }
+        })]
+    }
+
+    async fn init(&self, ctx: &Context) -> Result<()> {
+        if !self.inner.fixed {
+            let config: MarkovConfig = ctx.config()?;
+            *lock(&self.inner.config) = config;
+        }
+        let config = self.inner.config();
+        if !(1..=Chain::MAX_ORDER).contains(&config.order) {
+            return Err(format!(
+                "[plugins.markov] order = {} is out of range; use 1, 2 or 3",
+                config.order
+            )
+            .into());
+        }
+        if !(0.0..=1.0).contains(&config.speak_probability) {
+            return Err(format!(
+                "[plugins.markov] speak_probability = {} must be between 0.0 and 1.0",
+                config.speak_probability
+            )
+            .into());
+        }
+        *lock(&self.inner.rng) = config
+            .seed
+            .map_or_else(fastrand::Rng::new, fastrand::Rng::with_seed);
+        let brain = Brain::load(ctx.store(), config.order)
+            .await
+            .map_err(|MarkovError::Store(e)| e)?;
+        *self.inner.brain.lock().await = Some(brain);
+        Ok(())
+    }
+
+    async fn handle(&self, event: &Event, ctx: &Context) -> Result<()> {
+        if self.inner.learn_live(event, ctx).await?
+            && let Some(channel) = ChannelRef::of_event(event)
+            && let Some(text) = self.inner.generate(&channel, &[]).await
+        {
+            ctx.say(&event.source, text).await?;
+        }
+        Ok(())
+    }
+
+    fn status(&self) -> Option<String> {
+        let brain = self.inner.brain.try_lock().ok()?;
+        let brain = brain.as_ref()?;
+        let lines: u64 = brain.channels.values().map(|b| b.chain.lines()).sum();
+        Some(format!(
+            "{lines} lines learned in {} channels",
+            brain.channels.len()
+        ))
+    }
+}
