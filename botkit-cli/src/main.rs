@@ -149,7 +149,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 None => Config::default(),
             };
             let store = open_store(&config.store.url).await?;
-            build(&config)?.shared_store(store).build()?.run().await?;
+            let mut builder = build(&config)?.shared_store(store);
+            if let Some(llm) = &config.llm {
+                builder = builder.shared_llm(start_llm(llm).await?);
+            }
+            builder.build()?.run().await?;
             Ok(())
         }
         Command::Db {
@@ -284,6 +288,25 @@ fn parse_age(s: &str) -> anyhow::Result<i64> {
 /// Plugins this binary can run by name from `[plugins.<name>]`.
 const BUNDLED_PLUGINS: &[&str] = &["echo", "logger", "markov"];
 
+/// The `[llm]` backend, checked at start: a model the server does not have is a config
+/// mistake and stops the bot with the list of models it has; a server that is down only
+/// warns, since it may come up later (the backend retries and its breaker probes).
+async fn start_llm(
+    section: &botkit::config::LlmSection,
+) -> anyhow::Result<std::sync::Arc<dyn botkit::llm::LlmBackend>> {
+    let backend = botkit_ollama::from_config(section)?;
+    if !section.model.trim().is_empty() {
+        match backend.validate_model(&section.model).await {
+            Ok(()) => {}
+            Err(e) if e.is_transient() => {
+                tracing::warn!(error = %e, "the LLM server is not answering yet; starting anyway");
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(backend)
+}
+
 /// Builds a bot from the config alone: its platforms, store and bundled plugins.
 fn build(config: &Config) -> anyhow::Result<BotBuilder> {
     let mut builder = Bot::builder().config(config.clone());
@@ -309,9 +332,6 @@ fn build(config: &Config) -> anyhow::Result<BotBuilder> {
                 platform.id
             ),
         };
-    }
-    if let Some(llm) = &config.llm {
-        builder = builder.shared_llm(botkit_ollama::from_config(llm)?);
     }
     let named: Vec<String> = config.plugins().map(|(name, _)| name.to_owned()).collect();
     // With no [plugins] section at all, the shell bot gets echo (and the built-in help).

@@ -245,3 +245,22 @@ fn cytube_and_llm_sections_are_built_from_the_config_with_clear_errors() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_bot_starts_while_its_llm_server_is_down_and_says_so() {
+    let dir = std::env::temp_dir().join(format!("botkit-cli-llmdown-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("bot.toml");
+    // Nothing listens on port 9 of the loopback: connection refused at once.
+    std::fs::write(
+        &path,
+        "[store]\nurl = \"memory:\"\n\n[llm]\nbackend = \"ollama\"\nurl = \"http://127.0.0.1:9\"\nmodel = \"m\"\n\n[plugins.echo]\n",
+    )
+    .unwrap();
+    let out = run_with_stdin(botkit().arg("run").arg(&path), "!echo alive\n");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(stdout.trim(), "botkit: alive");
+    assert!(stderr.contains("not answering yet"), "{stderr}");
+}
