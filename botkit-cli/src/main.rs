@@ -42,6 +42,15 @@ enum Command {
         /// The bot's TOML config file.
         config: PathBuf,
     },
+    /// Write a commented starter config (default `bot.toml`).
+    Init {
+        /// Where to write it.
+        #[arg(default_value = "bot.toml")]
+        path: PathBuf,
+        /// Overwrite an existing file.
+        #[arg(long)]
+        force: bool,
+    },
     /// Look after the bot's database: migrate, count, prune, export.
     Db {
         /// Store URL (`sqlite://botkit.db`, `postgres://…`); default: the config's
@@ -137,6 +146,22 @@ fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Run { config: None }) {
+        Command::Init { path, force } => {
+            if path.exists() && !force {
+                anyhow::bail!(
+                    "{} already exists; pass --force to overwrite it",
+                    path.display()
+                );
+            }
+            std::fs::write(&path, STARTER_CONFIG)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            eprintln!(
+                "wrote {}; run it with `botkit run {}`",
+                path.display(),
+                path.display()
+            );
+            Ok(())
+        }
         Command::Check { config } => {
             let config = Config::load(&config)?;
             print!("{}", config.redacted_toml());
@@ -284,6 +309,10 @@ fn parse_age(s: &str) -> anyhow::Result<i64> {
     let age = <std::time::Duration as botkit::command::FromArg>::from_arg(s).map_err(|_| bad())?;
     i64::try_from(age.as_millis()).map_err(|_| bad())
 }
+
+/// What `botkit init` writes: a config that runs as it is (the shell bot) and shows the
+/// other sections commented out.
+const STARTER_CONFIG: &str = include_str!("starter.toml");
 
 /// Plugins this binary can run by name from `[plugins.<name>]`.
 const BUNDLED_PLUGINS: &[&str] = &["echo", "logger", "markov"];

@@ -264,3 +264,50 @@ fn a_bot_starts_while_its_llm_server_is_down_and_says_so() {
     assert_eq!(stdout.trim(), "botkit: alive");
     assert!(stderr.contains("not answering yet"), "{stderr}");
 }
+
+#[test]
+fn init_writes_a_starter_config_that_checks_and_runs() {
+    let dir = std::env::temp_dir().join(format!("botkit-cli-init-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("bot.toml");
+    let out = botkit().arg("init").arg(&path).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        text.contains("# [[platform]]\n# kind = \"twitch\""),
+        "commented examples"
+    );
+
+    let out = botkit().arg("check").arg(&path).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // It runs as written: the shell bot, echo, on SQLite in the working directory.
+    let out = run_with_stdin(
+        botkit().arg("run").arg(&path).current_dir(&dir),
+        "!echo from the starter\n",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "botkit: from the starter"
+    );
+    assert!(dir.join("botkit.db").exists());
+
+    // It never overwrites by accident.
+    let out = botkit().arg("init").arg(&path).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--force"));
+}
