@@ -210,17 +210,18 @@ impl SqliteStore {
         if let Some(pages) = opts.max_pages {
             write_opts = write_opts.pragma("max_page_count", pages.to_string());
         }
-        let mut conn = SqliteConnection::connect_with(&write_opts)
-            .await
-            .map_err(|e| fail(crate::error::map(B, e)))?;
-        // Reading the schema catches a file that is not a database before anything else.
-        sqlx::query("SELECT count(*) FROM sqlite_schema")
-            .execute(&mut conn)
-            .await
-            .map_err(|e| fail(crate::error::map(B, e)))?;
-        migrate_on(&mut conn)
-            .await
-            .map_err(|e| fail(crate::schema::map_err(B, e)))?;
+        // Several processes opening one new database at once can meet SQLITE_BUSY where the
+        // busy handler does not apply (switching to WAL, recovering the WAL index): that is
+        // "locked, retry later", so retry with backoff for a while before giving up.
+        let policy = botkit::backoff::BackoffPolicy::default()
+            .with_base(Duration::from_millis(20))
+            .with_cap(Duration::from_millis(500))
+            .with_max_attempts(12);
+        let conn = botkit::backoff::retry(&policy, StoreError::is_transient, || {
+            open_writer(&write_opts)
+        })
+        .await
+        .map_err(fail)?;
         let reader = SqlitePoolOptions::new()
             .max_connections(opts.readers.max(1))
             .min_connections(0)
@@ -507,6 +508,22 @@ async fn write_logs(
 
 fn job_not_found(id: JobId) -> StoreError {
     StoreError::not_found(format!("{id}"))
+}
+
+/// Connects the read-write connection, checks the file is a database, and migrates.
+async fn open_writer(opts: &SqliteConnectOptions) -> Result<SqliteConnection, StoreError> {
+    let mut conn = SqliteConnection::connect_with(opts)
+        .await
+        .map_err(|e| crate::error::map(B, e))?;
+    // Reading the schema catches a file that is not a database before anything else.
+    sqlx::query("SELECT count(*) FROM sqlite_schema")
+        .execute(&mut conn)
+        .await
+        .map_err(|e| crate::error::map(B, e))?;
+    migrate_on(&mut conn)
+        .await
+        .map_err(|e| crate::schema::map_err(B, e))?;
+    Ok(conn)
 }
 
 /// Applies the migrations on `conn`. sqlx takes no lock on SQLite, so two processes opening
