@@ -1,7 +1,7 @@
 //! The logger plugin: writes the events its rules name to the store's event log, and chat
 //! messages to the chat log, for every platform.
 //!
-//! Rules are the same shape as `[[store.log]]` ([`LogRule`]): an ordered list of topic
+//! Rules are [`LogRule`]s: an ordered list of topic
 //! patterns, each saying `store = true` or `false`, first match wins. The plugin subscribes
 //! once per storing pattern; because two patterns can both match one topic, it remembers the
 //! ids of the last events it logged so an event delivered twice is written once. Chat replayed
@@ -56,10 +56,7 @@ impl Default for LoggerConfig {
 impl LoggerConfig {
     /// Whether an event on `topic` is logged: the first rule whose pattern matches decides.
     pub fn should_log(&self, topic: &str) -> bool {
-        self.rules
-            .iter()
-            .find(|rule| rule.pattern.matches(topic))
-            .is_some_and(|rule| rule.store)
+        LogRule::decide(&self.rules, topic)
     }
 }
 

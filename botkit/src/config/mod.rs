@@ -2,7 +2,7 @@
 //!
 //! ```toml
 //! [bot]                      # name, owners, prefix, prefixes, shutdown_timeout_ms
-//! [store]                    # url, [[store.log]] { pattern, store }
+//! [store]                    # url
 //! [bus]                      # default_capacity, [[bus.buffer]] { pattern, capacity }
 //! [http]                     # optional: listen
 //! [llm]                      # optional: backend, url, model, backend options

@@ -66,7 +66,8 @@ impl BotSection {
     }
 }
 
-/// One rule of `[[store.log]]`: whether events on matching topics go to the event log.
+/// One logging rule (the logger plugin's `rules`): whether events on matching topics are
+/// stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LogRule {
@@ -76,7 +77,19 @@ pub struct LogRule {
     pub store: bool,
 }
 
-/// `[store]`: where state and the event log live, and what gets logged.
+impl LogRule {
+    /// Whether an event on `topic` is stored under `rules`: the first rule whose pattern
+    /// matches decides; no match means no.
+    pub fn decide(rules: &[LogRule], topic: &str) -> bool {
+        rules
+            .iter()
+            .find(|rule| rule.pattern.matches(topic))
+            .is_some_and(|rule| rule.store)
+    }
+}
+
+/// `[store]`: where state and logs live. What gets logged is the logger plugin's business
+/// (`[plugins.logger] rules`), so the rules have one home.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 #[non_exhaustive]
@@ -84,35 +97,14 @@ pub struct StoreSection {
     /// Store URL: `sqlite://botkit.db` (the default: a file in the working directory),
     /// `postgres://…`, or `memory:` (nothing persists).
     pub url: String,
-    /// Logging rules, first match wins; a topic no rule matches is not logged.
-    pub log: Vec<LogRule>,
 }
 
 impl Default for StoreSection {
-    /// `sqlite://botkit.db` and one rule logging every inbound platform event
-    /// (`platform.>`).
+    /// `sqlite://botkit.db`.
     fn default() -> Self {
         Self {
             url: "sqlite://botkit.db".to_owned(),
-            log: Pattern::new("platform.>")
-                .map(|pattern| LogRule {
-                    pattern,
-                    store: true,
-                })
-                .into_iter()
-                .collect(),
         }
-    }
-}
-
-impl StoreSection {
-    /// Whether an event on `topic` is written to the event log: the first rule whose
-    /// pattern matches decides; no match means no.
-    pub fn should_log(&self, topic: &str) -> bool {
-        self.log
-            .iter()
-            .find(|rule| rule.pattern.matches(topic))
-            .is_some_and(|rule| rule.store)
     }
 }
 
@@ -130,7 +122,7 @@ pub struct BufferRule {
 ///
 /// Per-topic capacities are an ordered list of `[[bus.buffer]]` tables (`pattern`,
 /// `capacity`) rather than a map, because patterns overlap and the first match must win
-/// predictably, the same rule as `[[store.log]]`.
+/// predictably, like the logger's rules.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 #[non_exhaustive]

@@ -14,14 +14,6 @@ prefixes = { "twitch:somechannel" = "?" }
 [store]
 url = "sqlite://botkit.db"                      # or postgres://…
 
-[[store.log]]
-pattern = "platform.*.user.updated"
-store = false
-
-[[store.log]]
-pattern = "platform.>"
-store = true
-
 [bus]
 default_capacity = 512
 
@@ -115,9 +107,6 @@ fn full_example_parses() {
     );
 
     assert_eq!(cfg.store.url, "sqlite://botkit.db");
-    assert!(cfg.store.should_log("platform.twitch.chat.message"));
-    assert!(!cfg.store.should_log("platform.twitch.user.updated"));
-    assert!(!cfg.store.should_log("action.twitch.say"));
 
     assert_eq!(cfg.bus.default_capacity, 512);
     assert_eq!(cfg.bus.capacity_for("platform.*.chat.message"), 4096);
@@ -167,7 +156,6 @@ fn empty_file_is_the_default_config() {
     assert_eq!(default.bot.shutdown_timeout_ms, 5000);
     assert_eq!(default.store.url, "sqlite://botkit.db");
     assert_eq!(default.bus.default_capacity, 1024);
-    assert!(default.store.should_log("platform.shell.chat.message"));
 }
 
 #[test]
@@ -418,18 +406,18 @@ fn every_error_names_key_and_line() {
         ),
         ("[http]\nlisten = \"localhost\"\n", "http.listen", 2),
         (
-            "[store]\nurl = \"memory:\"\n[[store.log]]\npattern = \"a.>\"\n",
-            "store.log[0].store",
+            "[bus]\n[[bus.buffer]]\npattern = \"a.>\"\n",
+            "bus.buffer[0].capacity",
+            2,
+        ),
+        (
+            "[bus]\n[[bus.buffer]]\npatern = \"a.>\"\ncapacity = 8\n",
+            "bus.buffer[0].patern",
             3,
         ),
         (
-            "[store]\n[[store.log]]\npatern = \"a.>\"\nstore = true\n",
-            "store.log[0].patern",
-            3,
-        ),
-        (
-            "[store]\n[[store.log]]\npattern = \"a..b\"\nstore = true\n",
-            "store.log[0].pattern",
+            "[bus]\n[[bus.buffer]]\npattern = \"a..b\"\ncapacity = 8\n",
+            "bus.buffer[0].pattern",
             3,
         ),
         ("[bus]\ndefault_capacity = 0\n", "bus.default_capacity", 2),
