@@ -10,6 +10,7 @@
 pub mod config;
 pub mod credentials;
 pub mod error;
+pub mod eventsub;
 pub mod irc;
 pub mod normalize;
 pub mod outgoing;
