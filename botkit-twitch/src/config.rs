@@ -10,6 +10,20 @@
 //! # url = "ircs://irc.chat.twitch.tv:6697"   # default: wss://irc-ws.chat.twitch.tv:443
 //! ```
 //!
+//! With an app's `client_id`, the bot uses the OAuth token `botkit twitch login` stored
+//! for `login` instead of a static `token` (refreshed and validated for you), and the
+//! Helix actions (whisper, delete, ban, timeout, chat color) work:
+//!
+//! ```toml
+//! [[platform]]
+//! kind = "twitch"
+//! id = "bot"
+//! login = "mybot"
+//! client_id = "your-app-client-id"
+//! # client_secret = "${TWITCH_CLIENT_SECRET}"   # only for a confidential app
+//! channels = ["somechannel"]
+//! ```
+//!
 //! Every field has a default that suits Twitch; the timing knobs exist so tests and
 //! unusual networks can change them.
 
@@ -32,6 +46,15 @@ pub struct TwitchConfig {
     pub token: Option<Secret>,
     /// Channels to join (logins, with or without `#`).
     pub channels: Vec<String>,
+    /// The Twitch app's client id: enables Helix actions, and with no `token` the
+    /// stored OAuth token of `login` (from `botkit twitch login`).
+    pub client_id: Option<String>,
+    /// The app's client secret, sent when refreshing (confidential apps only).
+    pub client_secret: Option<Secret>,
+    /// Helix base URL (tests point it at a local server).
+    pub helix_url: String,
+    /// OAuth base URL (tests point it at a local server).
+    pub oauth_url: String,
     /// Server URL: `wss://` or `ircs://` (Twitch), `ws://` or `irc://` (local tests).
     pub url: String,
     /// Also request `twitch.tv/membership` (JOIN/PART of other users).
@@ -52,6 +75,10 @@ impl Default for TwitchConfig {
             login: None,
             token: None,
             channels: Vec::new(),
+            client_id: None,
+            client_secret: None,
+            helix_url: crate::helix::DEFAULT_HELIX_URL.to_owned(),
+            oauth_url: crate::oauth::DEFAULT_OAUTH_URL.to_owned(),
             url: DEFAULT_URL.to_owned(),
             membership: false,
             ping_interval_secs: 30,
@@ -68,15 +95,35 @@ impl TwitchConfig {
         section.deserialize_into()
     }
 
-    /// The credentials the config describes.
+    /// The app's client id, when one is set.
+    pub fn client_id(&self) -> Option<&str> {
+        self.client_id
+            .as_deref()
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+    }
+
+    /// Whether the login comes from the stored OAuth token (a `client_id` and a `login`
+    /// but no `token`).
+    pub fn uses_stored_token(&self) -> bool {
+        self.client_id().is_some()
+            && self.token.as_ref().is_none_or(Secret::is_empty)
+            && self.login.as_deref().is_some_and(|l| !l.trim().is_empty())
+    }
+
+    /// The static credentials the config describes (not for [`Self::uses_stored_token`]).
     pub fn credentials(&self) -> Result<Credentials, TwitchError> {
         match (&self.login, &self.token) {
             (Some(login), Some(token)) if !login.trim().is_empty() && !token.is_empty() => {
                 Ok(Credentials::new(login, token.clone()))
             }
+            (None, None) if self.client_id().is_some() => Err(TwitchError::Config(
+                "`client_id` needs the `login` of the account `botkit twitch login` stored a token for"
+                    .to_owned(),
+            )),
             (None, None) => Ok(Credentials::anonymous()),
             (Some(_), _) => Err(TwitchError::Config(
-                "`login` needs a `token` (run `botkit twitch login`, or omit both to read anonymously)"
+                "`login` needs a `token`, or a `client_id` to use the token `botkit twitch login` stored (or omit both to read anonymously)"
                     .to_owned(),
             )),
             (None, Some(_)) => Err(TwitchError::Config(

@@ -4,7 +4,9 @@
 //! a reconnect until the login fails in a loop (tmi.js #244, TwitchIO #438, twurple
 //! #161). So the session never stores a token: it asks a [`CredentialsProvider`] each
 //! time it connects. [`StaticCredentials`] serves a fixed token or the anonymous
-//! read-only login; an OAuth provider that refreshes tokens plugs in the same way.
+//! read-only login; [`crate::oauth::OAuthCredentials`] serves a stored OAuth token that
+//! it refreshes ahead of expiry and after a refused login, and validates hourly through
+//! [`CredentialsProvider::watch`].
 
 use std::fmt;
 
@@ -67,6 +69,13 @@ pub trait CredentialsProvider: Send + Sync + 'static {
     async fn refused(&self, credentials: &Credentials) -> bool {
         let _ = credentials;
         false
+    }
+
+    /// Runs alongside each connected session and returns only when the credentials have
+    /// become unusable (e.g. the hourly validation found the token revoked and it cannot
+    /// be refreshed); the session then ends with that error. The default never returns.
+    async fn watch(&self) -> TwitchError {
+        std::future::pending().await
     }
 }
 

@@ -19,6 +19,12 @@
 //! (a single non-privileged channel keeps the stricter limit, since Twitch counts those
 //! messages against 20). `execute` then sends exactly one PRIVMSG, altered by the
 //! duplicate rule where needed.
+//!
+//! Whispers, message deletion, bans, timeouts and the chat color are not IRC commands any
+//! more: they go through Helix when the platform has a [`HelixClient`] (a `client_id` in
+//! the config, or [`TwitchPlatform::with_helix`]) and stay [`Outcome::Unsupported`]
+//! without one. Channel and user logins are turned into Helix ids through the client's
+//! cache.
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -35,9 +41,11 @@ use tokio::time::{Instant, sleep, sleep_until};
 use crate::config::TwitchConfig;
 use crate::credentials::{Credentials, CredentialsProvider, StaticCredentials};
 use crate::error::TwitchError;
+use crate::helix::{BanRequest, HelixClient, StaticToken};
 use crate::irc::commands::{NoticeKind, ServerMessage};
 use crate::irc::{Command, IrcMessage};
 use crate::normalize::{Normalizer, PLATFORM};
+use crate::oauth::{OAuthClient, OAuthCredentials, TokenStore};
 use crate::outgoing::{DuplicateGuard, MAX_MESSAGE_CHARS, privmsg};
 use crate::transport::{self, Endpoint, Link};
 
@@ -79,6 +87,7 @@ pub struct TwitchPlatform {
     config: TwitchConfig,
     endpoint: Endpoint,
     credentials: Arc<dyn CredentialsProvider>,
+    helix: Option<Arc<HelixClient>>,
     limiter: Arc<OutgoingLimiter>,
     join_limiter: RateLimiter,
     duplicates: DuplicateGuard,
@@ -105,9 +114,64 @@ fn channel_name(channel: &str) -> String {
 }
 
 impl TwitchPlatform {
-    /// A platform instance `id` from its config, using the config's login and token.
+    /// A platform instance `id` from its config, using the config's login and token (and
+    /// Helix when the config has a `client_id`). A config that uses the stored OAuth token
+    /// needs the store: see [`TwitchPlatform::with_store`].
     pub fn new(id: &str, config: TwitchConfig) -> Result<Self, TwitchError> {
-        let credentials = config.credentials()?;
+        Self::build(id, config, None)
+    }
+
+    /// A platform instance `id` whose OAuth token (when the config has a `client_id` and
+    /// no `token`) is read from `store`, where `botkit twitch login` saved it, encrypted
+    /// with `BOTKIT_SECRET_KEY` when that is set.
+    pub fn with_store(
+        id: &str,
+        config: TwitchConfig,
+        store: Arc<dyn botkit::store::Store>,
+    ) -> Result<Self, TwitchError> {
+        Self::build(id, config, Some(store))
+    }
+
+    fn build(
+        id: &str,
+        config: TwitchConfig,
+        store: Option<Arc<dyn botkit::store::Store>>,
+    ) -> Result<Self, TwitchError> {
+        let (credentials, helix): (Arc<dyn CredentialsProvider>, Option<HelixClient>) = match (
+            config.client_id(),
+            config.login.as_deref(),
+        ) {
+            (Some(client_id), Some(login)) if config.uses_stored_token() => {
+                let Some(store) = store else {
+                    return Err(TwitchError::Config(
+                            "`client_id` without `token` uses the token `botkit twitch login` stored, which needs the bot's store; build the platform with `TwitchPlatform::with_store`"
+                                .to_owned(),
+                        ));
+                };
+                let oauth = OAuthClient::new(client_id)
+                    .with_base_url(&config.oauth_url)
+                    .with_client_secret(config.client_secret.clone());
+                let provider = Arc::new(OAuthCredentials::new(
+                    oauth,
+                    TokenStore::from_env(store)?,
+                    login,
+                ));
+                let helix = HelixClient::new(client_id, provider.clone());
+                (provider, Some(helix))
+            }
+            (client_id, _) => {
+                let credentials = config.credentials()?;
+                let helix = match (client_id, &credentials.token) {
+                    (Some(client_id), Some(token)) => Some(HelixClient::new(
+                        client_id,
+                        Arc::new(StaticToken::new(token)),
+                    )),
+                    _ => None,
+                };
+                (Arc::new(StaticCredentials::new(credentials)), helix)
+            }
+        };
+        let helix = helix.map(|h| Arc::new(h.with_base_url(&config.helix_url)));
         let endpoint = Endpoint::parse(&config.url)?;
         let limiter = OutgoingLimiter::new(
             instance_limit(DEFAULT_LIMIT),
@@ -123,7 +187,8 @@ impl TwitchPlatform {
             id: id.to_owned(),
             config,
             endpoint,
-            credentials: Arc::new(StaticCredentials::new(credentials)),
+            credentials,
+            helix,
             limiter: Arc::new(limiter),
             join_limiter: RateLimiter::new(Limit::new(JOIN_LIMIT, Duration::from_secs(10))),
             duplicates: DuplicateGuard::new(),
@@ -141,12 +206,35 @@ impl TwitchPlatform {
         Self::new(&section.id, config)
     }
 
+    /// From a `[[platform]]` section, with the bot's store for a stored OAuth token.
+    pub fn from_section_with_store(
+        section: &botkit::config::PlatformSection,
+        store: Arc<dyn botkit::store::Store>,
+    ) -> Result<Self, TwitchError> {
+        let config =
+            TwitchConfig::from_section(section).map_err(|e| TwitchError::Config(e.to_string()))?;
+        Self::with_store(&section.id, config, store)
+    }
+
     /// The same platform, asking `provider` for credentials on every connect (e.g. an
     /// OAuth token store that refreshes tokens).
     #[must_use]
     pub fn with_credentials(mut self, provider: impl CredentialsProvider) -> Self {
         self.credentials = Arc::new(provider);
         self
+    }
+
+    /// The same platform, carrying out whispers, deletions, bans, timeouts and color
+    /// changes through `helix`.
+    #[must_use]
+    pub fn with_helix(mut self, helix: Arc<HelixClient>) -> Self {
+        self.helix = Some(helix);
+        self
+    }
+
+    /// The Helix client, when the platform has one.
+    pub fn helix(&self) -> Option<&Arc<HelixClient>> {
+        self.helix.as_ref()
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Shared> {
@@ -445,6 +533,75 @@ impl TwitchPlatform {
     }
 }
 
+impl TwitchPlatform {
+    /// The channel an action targets, as a Helix user.
+    async fn broadcaster(
+        &self,
+        helix: &HelixClient,
+        action: &Action,
+    ) -> Result<crate::helix::User, TwitchError> {
+        let Some(channel) = action.target.channel.as_deref().map(channel_name) else {
+            return Err(TwitchError::Config(format!(
+                "`{}` on Twitch needs a channel",
+                action.kind.verb()
+            )));
+        };
+        helix.user_by_login(&channel).await
+    }
+
+    /// Carries out an action that Twitch only offers through Helix.
+    async fn execute_helix(&self, helix: &HelixClient, action: &Action) -> Result<(), TwitchError> {
+        let me = helix.me().await?;
+        let ban = |broadcaster: String,
+                   user: String,
+                   duration: Option<u64>,
+                   reason: &Option<String>| BanRequest {
+            broadcaster_id: broadcaster,
+            moderator_id: me.id.clone(),
+            user_id: user,
+            duration_secs: duration,
+            reason: reason.clone(),
+        };
+        match &action.kind {
+            ActionKind::Whisper { to, text } => {
+                let to = helix.user_by_login(to).await?;
+                helix.whisper(&me.id, &to.id, text).await
+            }
+            ActionKind::DeleteMessage { message_id } => {
+                let broadcaster = self.broadcaster(helix, action).await?;
+                helix
+                    .delete_chat_message(&broadcaster.id, &me.id, message_id)
+                    .await
+            }
+            ActionKind::Timeout {
+                user,
+                duration_secs,
+                reason,
+            } => {
+                let broadcaster = self.broadcaster(helix, action).await?;
+                let user = helix.user_by_login(user).await?;
+                helix
+                    .ban(&ban(broadcaster.id, user.id, Some(*duration_secs), reason))
+                    .await
+            }
+            ActionKind::Ban { user, reason } => {
+                let broadcaster = self.broadcaster(helix, action).await?;
+                let user = helix.user_by_login(user).await?;
+                helix.ban(&ban(broadcaster.id, user.id, None, reason)).await
+            }
+            ActionKind::SetColor { color } => {
+                let change = helix.set_chat_color(&me.id, color).await?;
+                tracing::info!(platform = %self.id, ?change, "chat color changed");
+                Ok(())
+            }
+            other => Err(TwitchError::Config(format!(
+                "`{}` does not go through Helix",
+                other.verb()
+            ))),
+        }
+    }
+}
+
 #[async_trait]
 impl Platform for TwitchPlatform {
     fn kind(&self) -> &str {
@@ -459,6 +616,10 @@ impl Platform for TwitchPlatform {
         let mut caps =
             Capabilities::new(MAX_MESSAGE_CHARS).with_shared_limiter(Arc::clone(&self.limiter));
         caps.replies = true;
+        let helix = self.helix.is_some();
+        caps.whispers = helix;
+        caps.colors = helix;
+        caps.moderation = helix;
         caps
     }
 
@@ -471,7 +632,12 @@ impl Platform for TwitchPlatform {
             }
             let creds = self.credentials.credentials().await?;
             let mut logged_in = false;
-            let result = self.session(&ctx, &creds, &mut logged_in).await;
+            // The provider's watch (hourly token validation for OAuth) ends the session
+            // when the credentials become unusable.
+            let result = tokio::select! {
+                result = self.session(&ctx, &creds, &mut logged_in) => result,
+                e = self.credentials.watch() => Err(e),
+            };
             {
                 let mut shared = self.lock();
                 shared.writer = None;
@@ -535,6 +701,20 @@ impl Platform for TwitchPlatform {
             ActionKind::Reply {
                 text, parent_id, ..
             } => self.send_chat(action, text, parent_id.as_deref()).await,
+            ActionKind::Whisper { .. }
+            | ActionKind::DeleteMessage { .. }
+            | ActionKind::Timeout { .. }
+            | ActionKind::Ban { .. }
+            | ActionKind::SetColor { .. } => match &self.helix {
+                Some(helix) => self
+                    .execute_helix(helix, action)
+                    .await
+                    .map(|()| Outcome::Done { message_id: None })
+                    .map_err(PlatformError::from),
+                None => Ok(Outcome::Unsupported {
+                    verb: action.kind.verb().to_owned(),
+                }),
+            },
             other => Ok(Outcome::Unsupported {
                 verb: other.verb().to_owned(),
             }),
