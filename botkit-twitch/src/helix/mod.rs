@@ -203,6 +203,13 @@ impl HelixClient {
         self
     }
 
+    /// The same client sending through `http` (its own timeouts, proxy, pool).
+    #[must_use]
+    pub fn with_http_client(mut self, http: reqwest::Client) -> Self {
+        self.http = http;
+        self
+    }
+
     /// The same client, retrying a 429 at most `retries` times.
     #[must_use]
     pub fn with_rate_limit_retries(mut self, retries: u32) -> Self {

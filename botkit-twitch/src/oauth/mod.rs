@@ -252,6 +252,13 @@ impl OAuthClient {
         self
     }
 
+    /// The same client sending through `http` (its own timeouts, proxy, pool).
+    #[must_use]
+    pub fn with_http_client(mut self, http: reqwest::Client) -> Self {
+        self.http = http;
+        self
+    }
+
     /// The same client for a confidential app, which sends its secret when refreshing.
     #[must_use]
     pub fn with_client_secret(mut self, secret: Option<Secret>) -> Self {
