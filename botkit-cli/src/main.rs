@@ -17,6 +17,8 @@ use botkit_plugins::markov::{self, MarkovConfig};
 use botkit_plugins::{Logger, Markov};
 use clap::{Parser, Subcommand};
 
+mod twitch;
+
 /// Run and manage botkit chat bots.
 #[derive(Debug, Parser)]
 #[command(name = "botkit", version, about)]
@@ -62,6 +64,18 @@ enum Command {
         config: Option<PathBuf>,
         #[command(subcommand)]
         action: DbAction,
+    },
+    /// The bot's Twitch account: `login` (OAuth device flow, token into the store), `status`.
+    Twitch {
+        /// Store URL for the token (`sqlite://botkit.db`, `postgres://…`); default: the
+        /// config's `[store] url`, else `sqlite://botkit.db`.
+        #[arg(long, global = true, env = "BOTKIT_STORE_URL")]
+        url: Option<String>,
+        /// The bot's TOML config file: the store URL and the twitch `client_id` and `login`.
+        #[arg(long, global = true)]
+        config: Option<PathBuf>,
+        #[command(subcommand)]
+        action: twitch::TwitchAction,
     },
     /// The markov plugin's chains.
     Markov {
@@ -174,7 +188,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 None => Config::default(),
             };
             let store = open_store(&config.store.url).await?;
-            let mut builder = build(&config)?.shared_store(store);
+            let mut builder = build(&config, &store)?.shared_store(store);
             if let Some(llm) = &config.llm {
                 builder = builder.shared_llm(start_llm(llm).await?);
             }
@@ -193,6 +207,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             };
             db(&url, action).await
         }
+        Command::Twitch {
+            url,
+            config,
+            action,
+        } => twitch::run(url, config, action).await,
         Command::Markov { config, action } => {
             let config = match config {
                 Some(path) => Config::load(&path)?,
@@ -336,8 +355,9 @@ async fn start_llm(
     Ok(backend)
 }
 
-/// Builds a bot from the config alone: its platforms, store and bundled plugins.
-fn build(config: &Config) -> anyhow::Result<BotBuilder> {
+/// Builds a bot from the config: its platforms (a twitch one may read its OAuth token
+/// from `store`), store and bundled plugins.
+fn build(config: &Config, store: &std::sync::Arc<dyn Store>) -> anyhow::Result<BotBuilder> {
     let mut builder = Bot::builder().config(config.clone());
     let platforms = config.platforms();
     if platforms.is_empty() {
@@ -353,8 +373,11 @@ fn build(config: &Config) -> anyhow::Result<BotBuilder> {
                     .with_context(|| format!("platform `{}`", platform.id))?,
             ),
             "twitch" => builder.platform(
-                botkit_twitch::TwitchPlatform::from_section(platform)
-                    .with_context(|| format!("platform `{}`", platform.id))?,
+                botkit_twitch::TwitchPlatform::from_section_with_store(
+                    platform,
+                    std::sync::Arc::clone(store),
+                )
+                .with_context(|| format!("platform `{}`", platform.id))?,
             ),
             other => anyhow::bail!(
                 "platform kind `{other}` (platform id `{}`) is not available in this build of botkit; available: shell, cytube, twitch",
