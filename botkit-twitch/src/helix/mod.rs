@@ -1,7 +1,7 @@
 //! The Helix API client: users, chat color, chat messages, moderation and EventSub
 //! subscriptions.
 //!
-//! Every request goes through one loop in [`HelixClient::request`], which is where the
+//! Every request goes through one private loop (`HelixClient::request`), which is where the
 //! failure handling lives, so each endpoint method is only its URL and its body:
 //!
 //! - **Headers**: `Client-Id` and `Authorization: Bearer` on every request; the token
