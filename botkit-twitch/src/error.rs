@@ -62,6 +62,10 @@ pub enum TwitchError {
         /// Twitch's `drop_reason.message`.
         message: String,
     },
+    /// An action's argument Twitch would refuse (unknown color, timeout too long…),
+    /// caught before any request.
+    #[error("{0}")]
+    InvalidArgument(String),
     /// A user login or id that Twitch does not know.
     #[error("no Twitch user `{0}`; check the spelling of the login")]
     UnknownUser(String),
@@ -123,6 +127,7 @@ impl From<TwitchError> for PlatformError {
             }
             e @ (TwitchError::Api { .. }
             | TwitchError::MessageDropped { .. }
+            | TwitchError::InvalidArgument(_)
             | TwitchError::UnknownUser(_)) => PlatformError::Refused(e.to_string()),
             other => PlatformError::Protocol(other.to_string()),
         }

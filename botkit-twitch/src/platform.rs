@@ -541,7 +541,7 @@ impl TwitchPlatform {
         action: &Action,
     ) -> Result<crate::helix::User, TwitchError> {
         let Some(channel) = action.target.channel.as_deref().map(channel_name) else {
-            return Err(TwitchError::Config(format!(
+            return Err(TwitchError::InvalidArgument(format!(
                 "`{}` on Twitch needs a channel",
                 action.kind.verb()
             )));
@@ -594,7 +594,7 @@ impl TwitchPlatform {
                 tracing::info!(platform = %self.id, ?change, "chat color changed");
                 Ok(())
             }
-            other => Err(TwitchError::Config(format!(
+            other => Err(TwitchError::InvalidArgument(format!(
                 "`{}` does not go through Helix",
                 other.verb()
             ))),

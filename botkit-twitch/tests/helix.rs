@@ -88,10 +88,30 @@ async fn a_429_waits_for_ratelimit_reset_then_succeeds() {
     assert_eq!(calls.load(Ordering::SeqCst), 2);
     // The reset is 1–2 s away in whole unix seconds; the client waited for it.
     assert!(
-        waited >= Duration::from_secs(1) && waited <= Duration::from_secs(3),
+        waited >= Duration::from_secs(1) && waited <= Duration::from_millis(2100),
         "{waited:?}"
     );
     assert_eq!(client.rate_limit().remaining, Some(799));
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_empty_bucket_is_waited_out_before_the_next_request() {
+    let fake = Fake::start(|_| {
+        recorded_reply("get_users_by_id.twitch-cli.json")
+            .header("Ratelimit-Limit", 800)
+            .header("Ratelimit-Remaining", 0)
+            .header("Ratelimit-Reset", unix_now() + 2)
+    });
+    let client = helix(&fake, "tok");
+    client.user_by_id("31048042").await.unwrap();
+    let started = tokio::time::Instant::now();
+    client.user_by_id("31048042").await.unwrap();
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_secs(1) && waited <= Duration::from_millis(2100),
+        "{waited:?}"
+    );
+    assert_eq!(fake.requests().len(), 2, "no 429 was needed");
 }
 
 #[tokio::test(start_paused = true)]

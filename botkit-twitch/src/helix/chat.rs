@@ -63,7 +63,7 @@ impl ChatColor {
             .map(|(name, _)| ChatColor::Named(name))
             .ok_or_else(|| {
                 let names: Vec<&str> = NAMED_COLORS.iter().map(|(n, _)| *n).collect();
-                TwitchError::Config(format!(
+                TwitchError::InvalidArgument(format!(
                     "`{text}` is not a Twitch chat color; use one of {} or a hex like #9146FF (Turbo/Prime only)",
                     names.join(", ")
                 ))

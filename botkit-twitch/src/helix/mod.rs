@@ -8,7 +8,8 @@
 //!   comes from an [`AccessToken`] source on every request (never cached here), so a token
 //!   refreshed elsewhere is picked up at once.
 //! - **Rate limit**: `Ratelimit-Limit`, `-Remaining` and `-Reset` are kept from every
-//!   answer ([`HelixClient::rate_limit`]). A 429 waits until `Ratelimit-Reset` (capped)
+//!   answer ([`HelixClient::rate_limit`]); an empty bucket is waited out before the next
+//!   request. A 429 waits until `Ratelimit-Reset` (capped)
 //!   and retries, a bounded number of times, then fails with
 //!   [`TwitchError::RateLimited`], which carries the wait.
 //! - **401**: one refresh through the token source and one retry; a second 401 is
@@ -256,6 +257,15 @@ impl HelixClient {
         }
     }
 
+    /// The reset has been waited for: the bucket counts as refilled until the next answer
+    /// says otherwise (so one reset is never waited for twice).
+    fn reset_waited(&self) {
+        self.rate
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remaining = None;
+    }
+
     /// Sends one request with the auth headers, handling 429 and 401 as the module says.
     /// Any other non-success status is [`TwitchError::Api`].
     pub(crate) async fn request(
@@ -271,6 +281,17 @@ impl HelixClient {
         let mut refreshed = false;
         let mut rate_retries = 0;
         loop {
+            // An empty bucket is waited out before sending rather than spent on a 429.
+            let rate = self.rate_limit();
+            if rate.remaining == Some(0)
+                && let Some(wait) = rate.until_reset()
+                && !wait.is_zero()
+                && wait <= MAX_RATE_LIMIT_WAIT
+            {
+                tracing::debug!(%endpoint, ?wait, "Helix rate-limit bucket empty; waiting for the reset");
+                tokio::time::sleep(wait).await;
+                self.reset_waited();
+            }
             let mut request = self
                 .http
                 .request(method.clone(), url.clone())
@@ -306,6 +327,7 @@ impl HelixClient {
                     // A reset in the past still gets a short pause, so a server that sends
                     // a stale reset is not hammered.
                     tokio::time::sleep(wait.max(Duration::from_millis(250))).await;
+                    self.reset_waited();
                 }
                 StatusCode::UNAUTHORIZED => {
                     let message = error_message(&bytes);

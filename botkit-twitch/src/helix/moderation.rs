@@ -39,7 +39,7 @@ impl HelixClient {
     ) -> Result<(), TwitchError> {
         if message_id.trim().is_empty() {
             // Helix treats a missing id as "clear the whole chat": never do that by accident.
-            return Err(TwitchError::Config(
+            return Err(TwitchError::InvalidArgument(
                 "deleting a message needs its id; an empty id would clear the whole chat"
                     .to_owned(),
             ));
@@ -63,7 +63,7 @@ impl HelixClient {
         let mut data = json!({ "user_id": ban.user_id });
         if let Some(secs) = ban.duration_secs {
             if !(1..=MAX_TIMEOUT_SECS).contains(&secs) {
-                return Err(TwitchError::Config(format!(
+                return Err(TwitchError::InvalidArgument(format!(
                     "a Twitch timeout lasts 1 to {MAX_TIMEOUT_SECS} seconds, not {secs}"
                 )));
             }

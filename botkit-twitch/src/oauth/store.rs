@@ -161,18 +161,16 @@ impl TokenStore {
             ));
         }
         let key = entry_key(&tokens.login);
-        let plain = serde_json::to_vec(&Stored::from_tokens(tokens))
+        let stored = serde_json::to_value(Stored::from_tokens(tokens))
             .map_err(|e| TwitchError::TokenStore(format!("cannot encode the token: {e}")))?;
         let value = match &self.key {
-            None => {
-                json!({ "format": FORMAT_PLAIN, "token": serde_json::from_slice::<Value>(&plain).unwrap_or_default() })
-            }
+            None => json!({ "format": FORMAT_PLAIN, "token": stored }),
             Some(cipher) => {
                 let mut nonce = [0u8; NONCE_LEN];
                 aws_lc_rs::rand::fill(&mut nonce).map_err(|_| {
                     TwitchError::TokenStore("the system random generator failed".to_owned())
                 })?;
-                let mut data = plain;
+                let mut data = stored.to_string().into_bytes();
                 cipher
                     .seal_in_place_append_tag(
                         Nonce::assume_unique_for_key(nonce),
