@@ -125,11 +125,45 @@ impl From<TwitchError> for PlatformError {
             TwitchError::RateLimited { retry_after, .. } => {
                 PlatformError::RateLimited { retry_after }
             }
+            // A server error is Twitch's trouble, not the request's: worth a retry later.
+            e @ TwitchError::Api { status: 500.., .. } => PlatformError::Connect {
+                service: "Twitch API".to_owned(),
+                reason: e.to_string(),
+            },
             e @ (TwitchError::Api { .. }
             | TwitchError::MessageDropped { .. }
             | TwitchError::InvalidArgument(_)
             | TwitchError::UnknownUser(_)) => PlatformError::Refused(e.to_string()),
             other => PlatformError::Protocol(other.to_string()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn api_errors_map_by_status() {
+        let api = |status| TwitchError::Api {
+            endpoint: "GET /users".to_owned(),
+            status,
+            message: "x".to_owned(),
+        };
+        assert!(api(503).is_transient());
+        assert!(PlatformError::from(api(503)).is_transient());
+        assert!(!api(400).is_transient());
+        assert!(matches!(
+            PlatformError::from(api(400)),
+            PlatformError::Refused(_)
+        ));
+        let limited = TwitchError::RateLimited {
+            endpoint: "GET /users".to_owned(),
+            retry_after: Duration::from_secs(3),
+        };
+        assert_eq!(
+            PlatformError::from(limited).retry_after(),
+            Some(Duration::from_secs(3))
+        );
     }
 }
