@@ -51,6 +51,10 @@ pub struct TwitchConfig {
     pub client_id: Option<String>,
     /// The app's client secret, sent when refreshing (confidential apps only).
     pub client_secret: Option<Secret>,
+    /// Send chat messages through Helix (`POST /chat/messages`) instead of IRC: each sent
+    /// message gets its id, and a message Twitch drops is reported with the reason. Needs
+    /// `client_id`; the session still reads chat over IRC.
+    pub chat_via_helix: bool,
     /// Helix base URL (tests point it at a local server).
     pub helix_url: String,
     /// OAuth base URL (tests point it at a local server).
@@ -77,6 +81,7 @@ impl Default for TwitchConfig {
             channels: Vec::new(),
             client_id: None,
             client_secret: None,
+            chat_via_helix: false,
             helix_url: crate::helix::DEFAULT_HELIX_URL.to_owned(),
             oauth_url: crate::oauth::DEFAULT_OAUTH_URL.to_owned(),
             url: DEFAULT_URL.to_owned(),

@@ -172,6 +172,12 @@ impl TwitchPlatform {
             }
         };
         let helix = helix.map(|h| Arc::new(h.with_base_url(&config.helix_url)));
+        if config.chat_via_helix && helix.is_none() {
+            return Err(TwitchError::Config(
+                "`chat_via_helix` needs a `client_id` (and a token: `token`, or the one `botkit twitch login` stored)"
+                    .to_owned(),
+            ));
+        }
         let endpoint = Endpoint::parse(&config.url)?;
         let limiter = OutgoingLimiter::new(
             instance_limit(DEFAULT_LIMIT),
@@ -503,6 +509,16 @@ impl TwitchPlatform {
                 shared.privileged.get(&channel).copied().unwrap_or(false),
             )
         };
+        if self.config.chat_via_helix
+            && let Some(helix) = &self.helix
+        {
+            let text = if privileged {
+                text.to_owned()
+            } else {
+                self.duplicates.prepare(&channel, text)
+            };
+            return self.send_chat_helix(helix, &channel, &text, reply_to).await;
+        }
         if anonymous {
             return Err(PlatformError::Refused(
                 "the anonymous Twitch login is read-only; set `login` and `token` to send"
@@ -547,6 +563,37 @@ impl TwitchPlatform {
             )));
         };
         helix.user_by_login(&channel).await
+    }
+
+    /// Sends a chat message through Helix: the message id comes back, and a message
+    /// Twitch drops is [`Outcome::Dropped`] with Twitch's reason.
+    async fn send_chat_helix(
+        &self,
+        helix: &HelixClient,
+        channel: &str,
+        text: &str,
+        reply_to: Option<&str>,
+    ) -> Result<Outcome, PlatformError> {
+        let sent = async {
+            let me = helix.me().await?;
+            let broadcaster = helix.user_by_login(channel).await?;
+            helix
+                .send_chat_message(&broadcaster.id, &me.id, text, reply_to)
+                .await
+        }
+        .await;
+        match sent {
+            Ok(sent) => Ok(Outcome::Done {
+                message_id: Some(sent.message_id).filter(|id| !id.is_empty()),
+            }),
+            Err(TwitchError::MessageDropped { code, message }) => {
+                tracing::info!(platform = %self.id, %channel, %code, %message, "Twitch dropped a chat message");
+                Ok(Outcome::Dropped {
+                    reason: format!("{code}: {message}"),
+                })
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Carries out an action that Twitch only offers through Helix.

@@ -543,3 +543,71 @@ async fn without_helix_the_actions_stay_unsupported() {
         "{outcome:?}"
     );
 }
+
+#[tokio::test]
+async fn chat_via_helix_returns_ids_and_reports_drops() {
+    let fake = Fake::start(|r| match r.route().as_str() {
+        "GET /helix/users" if r.param("login").is_some() => Reply::json(
+            200,
+            &json!({"data": [{"id": "1000", "login": "somechannel", "display_name": "SomeChannel"}]}),
+        ),
+        "GET /helix/users" => recorded_reply("get_users_by_id.twitch-cli.json"),
+        "POST /helix/chat/messages" if r.json()["message"] == "dup" => {
+            Reply::json(200, &example("send_chat_message.dropped.json"))
+        }
+        "POST /helix/chat/messages" => Reply::json(200, &example("send_chat_message.sent.json")),
+        _ => Reply::empty(404),
+    });
+    let mut config = platform_config(Some(&fake));
+    config.chat_via_helix = true;
+    let platform = botkit_twitch::TwitchPlatform::new("main", config).unwrap();
+    let channel = Source::new("twitch", "main", Some("#somechannel"));
+
+    // No IRC connection is needed to send through Helix.
+    let outcome = platform
+        .execute(&Action::say(channel.clone(), "hello"))
+        .await
+        .unwrap();
+    assert_eq!(
+        outcome,
+        Outcome::Done {
+            message_id: Some("abc-123-def".into())
+        }
+    );
+    platform
+        .execute(&Action::new(
+            channel.clone(),
+            ActionKind::Reply {
+                text: "hi back".into(),
+                parent_id: Some("parent-9".into()),
+                to: None,
+            },
+        ))
+        .await
+        .unwrap();
+    let outcome = platform
+        .execute(&Action::say(channel.clone(), "dup"))
+        .await
+        .unwrap();
+    match outcome {
+        Outcome::Dropped { reason } => assert!(reason.starts_with("msg_duplicate:"), "{reason}"),
+        other => panic!("expected a drop, got {other:?}"),
+    }
+    let sent = fake.requests_to("POST /helix/chat/messages");
+    assert_eq!(sent.len(), 3);
+    assert_eq!(
+        sent[0].json(),
+        json!({"broadcaster_id": "1000", "sender_id": "31048042", "message": "hello"})
+    );
+    assert_eq!(sent[1].json()["reply_parent_message_id"], "parent-9");
+
+    // Without a client id there is no Helix to send through: a config error, at once.
+    let mut config = platform_config(None);
+    config.chat_via_helix = true;
+    let err = botkit_twitch::TwitchPlatform::new("main", config).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("`chat_via_helix` needs a `client_id`"),
+        "{err}"
+    );
+}
