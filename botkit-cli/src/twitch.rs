@@ -123,8 +123,17 @@ pub async fn run(
                 "(log in on twitch.tv as the bot's account; the code expires in {} minutes)",
                 device.expires_in.div_ceil(60)
             );
+            eprintln!("waiting for the code to be entered…");
             let token = client.finish_device_login(&device, &scopes).await?;
             tokens.save(&token).await?;
+            if let Some(configured) = section.as_ref().and_then(|s| s.login.as_deref())
+                && !configured.trim().eq_ignore_ascii_case(&token.login)
+            {
+                eprintln!(
+                    "warning: the config's twitch `login` is `{configured}`, but this token is {}'s; the bot looks for the token of `{configured}`, so log in as that account or change `login`",
+                    token.login
+                );
+            }
             println!(
                 "logged in as {} (user id {}); token stored in {shown} as {}",
                 token.login,

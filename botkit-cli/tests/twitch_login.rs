@@ -273,3 +273,32 @@ fn login_without_a_client_id_says_where_to_get_one() {
     assert!(!out.status.success());
     assert!(stderr.contains("--client-id"), "{stderr}");
 }
+
+#[test]
+fn login_from_the_config_warns_when_the_account_differs() {
+    let dir = Scratch::new("mismatch");
+    let fake = FakeOAuth::start();
+    std::fs::write(
+        dir.0.join("bot.toml"),
+        format!(
+            "[store]\nurl = \"sqlite://bot.db\"\n\n[[platform]]\nkind = \"twitch\"\nlogin = \"otherbot\"\nclient_id = \"61316654f6654260d57789f9b31e74\"\noauth_url = \"{}\"\n",
+            fake.url()
+        ),
+    )
+    .unwrap();
+    // Client id, OAuth URL and store all come from the config.
+    let out = botkit(&dir.0)
+        .args(["twitch", "login", "--config", "bot.toml"])
+        .output()
+        .expect("botkit runs");
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert!(stdout.contains("stored unencrypted"), "{stdout}");
+    assert!(
+        stderr.contains(
+            "the config's twitch `login` is `otherbot`, but this token is marcusdeveloper378's"
+        ),
+        "{stderr}"
+    );
+    assert!(dir.0.join("bot.db").exists());
+}
