@@ -677,7 +677,29 @@ impl Platform for TwitchPlatform {
             if ctx.is_shutting_down() {
                 return Ok(());
             }
-            let creds = self.credentials.credentials().await?;
+            // Getting credentials can fail like a connection does (the OAuth server is
+            // unreachable): back off and try again; anything else stops the platform.
+            let creds = match self.credentials.credentials().await {
+                Ok(creds) => creds,
+                Err(e) if e.is_transient() => {
+                    self.set_health(Health::Degraded(e.to_string()));
+                    let Some(delay) = backoff.next_delay() else {
+                        self.set_health(Health::Down(e.to_string()));
+                        return Err(e.into());
+                    };
+                    tracing::warn!(platform = %self.id, error = %e, ?delay, "cannot get Twitch credentials; trying again");
+                    tokio::select! {
+                        _ = sleep(delay) => {}
+                        _ = ctx.shutdown_requested() => return Ok(()),
+                    }
+                    continue;
+                }
+                Err(e) => {
+                    tracing::error!(platform = %self.id, error = %e, "no usable Twitch credentials");
+                    self.set_health(Health::Down(e.to_string()));
+                    return Err(e.into());
+                }
+            };
             let mut logged_in = false;
             // The provider's watch (hourly token validation for OAuth) ends the session
             // when the credentials become unusable.

@@ -43,6 +43,7 @@ fn device_fake(answers: &'static [&'static str]) -> Fake {
         "POST /oauth2/token" => {
             let n = polls.fetch_add(1, Ordering::SeqCst);
             match answers.get(n) {
+                Some(&"503") => Reply::json(503, &json!({"status": 503, "message": "unavailable"})),
                 Some(message) => Reply::json(400, &json!({"status": 400, "message": message})),
                 None => Reply::json(
                     200,
@@ -100,6 +101,21 @@ async fn device_flow_backs_off_on_slow_down_then_succeeds() {
         polls[0].param("device_code").as_deref(),
         Some("ike3GM8QIdYZs43KdrWPIO36LofILoCyFEzjlQ91")
     );
+}
+
+#[tokio::test(start_paused = true)]
+async fn device_flow_rides_out_a_server_error() {
+    let fake = device_fake(&["authorization_pending", "503", "authorization_pending"]);
+    let client = oauth(&fake);
+    let device = client.start_device_login(&scopes()).await.unwrap();
+    let started = tokio::time::Instant::now();
+    let tokens = client
+        .finish_device_login(&device, &scopes())
+        .await
+        .unwrap();
+    assert_eq!(started.elapsed().as_secs(), 20);
+    assert_eq!(tokens.login, "marcusdeveloper378");
+    assert_eq!(fake.requests_to("POST /oauth2/token").len(), 4);
 }
 
 #[tokio::test(start_paused = true)]
@@ -221,6 +237,23 @@ async fn validation_failure_refreshes_or_fails_with_an_auth_error() {
         "{text}"
     );
     assert!(!err.is_transient());
+}
+
+#[tokio::test]
+async fn an_unreachable_oauth_server_does_not_block_a_working_token() {
+    let fake = Fake::start(|_| Reply::json(503, &json!({"status": 503, "message": "down"})));
+    // Validation cannot be made: the token is used all the same.
+    let (creds, _) = provider(&fake, stored("still-good", 3 * 3600)).await;
+    let c = creds.credentials().await.unwrap();
+    assert_eq!(c.token.as_ref().map(Secret::expose), Some("still-good"));
+    // Due for refresh but not expired: used until the refresh goes through.
+    let (creds, _) = provider(&fake, stored("expiring", 60)).await;
+    let c = creds.credentials().await.unwrap();
+    assert_eq!(c.token.as_ref().map(Secret::expose), Some("expiring"));
+    // Expired and the refresh cannot be made: a transient error, so the session retries.
+    let (creds, _) = provider(&fake, stored("expired", -60)).await;
+    let err = creds.credentials().await.unwrap_err();
+    assert!(err.is_transient(), "{err:?}");
 }
 
 #[tokio::test]

@@ -10,12 +10,13 @@ mod support;
 use std::sync::Arc;
 use std::time::Duration;
 
+use botkit::backoff::BackoffPolicy;
 use botkit::bus::Bus;
 use botkit::config::{PlatformSection, Secret};
 use botkit::store::{MemoryStore, Store};
 use botkit::{Platform, PlatformContext, PlatformError};
-use botkit_twitch::TwitchPlatform;
 use botkit_twitch::oauth::{TokenSet, TokenStore};
+use botkit_twitch::{TwitchConfig, TwitchPlatform};
 use support::{Fake, Reply, example};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
@@ -25,7 +26,21 @@ const WAIT: Duration = Duration::from_secs(20);
 const REFRESHED: &str = "1ssjqsqfy6bads1ws7m03gras79zkc";
 
 fn oauth_fake(refresh_ok: bool) -> Fake {
+    oauth_fake_failing_first(refresh_ok, 0)
+}
+
+/// The OAuth fake, answering the first `failures` refreshes with 503.
+fn oauth_fake_failing_first(refresh_ok: bool, failures: usize) -> Fake {
+    let refreshes = std::sync::atomic::AtomicUsize::new(0);
     Fake::start(move |r| match r.route().as_str() {
+        "POST /oauth2/token"
+            if refreshes.fetch_add(1, std::sync::atomic::Ordering::SeqCst) < failures =>
+        {
+            Reply::json(
+                503,
+                &serde_json::json!({"status": 503, "message": "unavailable"}),
+            )
+        }
         "GET /oauth2/validate" => Reply::json(
             200,
             &example("validate_token.twitch-cli.json")["response_body"],
@@ -42,12 +57,20 @@ fn oauth_fake(refresh_ok: bool) -> Fake {
 }
 
 async fn platform(irc: &TcpListener, oauth: &Fake) -> (TwitchPlatform, Arc<dyn Store>) {
+    platform_expiring_in(irc, oauth, 3 * 3600).await
+}
+
+async fn platform_expiring_in(
+    irc: &TcpListener,
+    oauth: &Fake,
+    expires_in_secs: i64,
+) -> (TwitchPlatform, Arc<dyn Store>) {
     let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
     TokenStore::new(Arc::clone(&store))
         .save(&TokenSet {
             access_token: Secret::new("st0red-token"),
             refresh_token: Some(Secret::new("r3fresh")),
-            expires_at_ms: Some(botkit::event::now_millis() + 3 * 3_600_000),
+            expires_at_ms: Some(botkit::event::now_millis() + expires_in_secs * 1000),
             scopes: vec!["chat:read".into(), "chat:edit".into()],
             login: "marcusdeveloper378".into(),
             user_id: "31048042".into(),
@@ -60,8 +83,10 @@ async fn platform(irc: &TcpListener, oauth: &Fake) -> (TwitchPlatform, Arc<dyn S
         .with_field("oauth_url", oauth.url("/oauth2"))
         .with_field("url", format!("irc://{}", irc.local_addr().unwrap()))
         .with_field("channels", vec!["marcusdeveloper378".to_owned()]);
+    let mut config = TwitchConfig::from_section(&section).unwrap();
+    config.reconnect = BackoffPolicy::new().with_base(Duration::from_millis(200));
     (
-        TwitchPlatform::from_section_with_store(&section, Arc::clone(&store)).unwrap(),
+        TwitchPlatform::with_store("main", config, Arc::clone(&store)).unwrap(),
         store,
     )
 }
@@ -158,6 +183,29 @@ async fn a_refused_login_whose_refresh_fails_stops_with_an_auth_error() {
             .await
             .is_err()
     );
+}
+
+#[tokio::test]
+async fn an_expired_token_is_refreshed_before_login_even_if_the_first_refresh_fails() {
+    let irc = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let oauth = oauth_fake_failing_first(true, 1);
+    let (platform, _) = platform_expiring_in(&irc, &oauth, -60).await;
+    let (stop, stop_rx) = watch::channel(false);
+    let ctx = PlatformContext::new(Bus::default(), "twitch", "main", stop_rx);
+    let task = tokio::spawn(async move { platform.run(ctx).await });
+
+    // The first refresh hits a 503: the platform backs off instead of stopping, and
+    // never logs in with the expired token.
+    let (pass, _conn) = login_attempt(
+        &irc,
+        &[":tmi.twitch.tv CAP * ACK :twitch.tv/tags twitch.tv/commands"],
+    )
+    .await;
+    assert_eq!(pass, format!("PASS oauth:{REFRESHED}"));
+    assert_eq!(oauth.requests_to("POST /oauth2/token").len(), 2);
+    stop.send(true).unwrap();
+    let result = tokio::time::timeout(WAIT, task).await.unwrap().unwrap();
+    assert!(result.is_ok(), "{result:?}");
 }
 
 #[test]

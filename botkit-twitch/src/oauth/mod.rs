@@ -43,6 +43,9 @@ pub const DEFAULT_SCOPES: &[&str] = &[
     "moderator:manage:banned_users",
 ];
 
+/// Failed polls in a row (network errors, 5xx) the device login rides out.
+const MAX_POLL_HICCUPS: u32 = 3;
+
 /// RFC 8628: on `slow_down` the interval grows by five seconds.
 pub const SLOW_DOWN_STEP: Duration = Duration::from_secs(5);
 
@@ -339,6 +342,7 @@ impl OAuthClient {
         let scopes = scopes.join(" ");
         let mut interval = Duration::from_secs(device.interval.max(1));
         let deadline = tokio::time::Instant::now() + Duration::from_secs(device.expires_in);
+        let mut hiccups = 0;
         loop {
             tokio::time::sleep(interval).await;
             if tokio::time::Instant::now() >= deadline {
@@ -356,11 +360,26 @@ impl OAuthClient {
             if let Some(secret) = &self.client_secret {
                 form.push(("client_secret", secret.expose()));
             }
-            let (status, body) = self.post_form("token", &form).await?;
+            let (status, body) = match self.post_form("token", &form).await {
+                Ok(answer) => answer,
+                // A dropped poll is not a failed login: the user may be typing the code.
+                Err(e) if hiccups < MAX_POLL_HICCUPS => {
+                    hiccups += 1;
+                    tracing::warn!(error = %e, "polling the token endpoint failed; trying again");
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
             if status == 200 {
                 let tokens = Self::parse::<TokenAnswer>("POST /token", &body)?.into_tokens();
                 return self.identify(tokens).await;
             }
+            if status >= 500 && hiccups < MAX_POLL_HICCUPS {
+                hiccups += 1;
+                tracing::warn!(status, "the token endpoint failed; polling again");
+                continue;
+            }
+            hiccups = 0;
             let error: OAuthError = serde_json::from_slice(&body).unwrap_or_default();
             if error.is("authorization_pending") {
                 continue;

@@ -132,13 +132,29 @@ impl OAuthCredentials {
             }
         };
         if tokens.expires_within(self.refresh_margin) {
-            return self.refresh_locked(&mut state).await;
+            return match self.refresh_locked(&mut state).await {
+                // The OAuth server is unreachable but the token still works: use it, and
+                // try the refresh again next time.
+                Err(e) if e.is_transient() && !tokens.expires_within(Duration::ZERO) => {
+                    tracing::warn!(login = %self.login, error = %e, "cannot refresh the Twitch token yet; using it until it expires");
+                    Ok(tokens)
+                }
+                other => other,
+            };
         }
         let due = state
             .validated_at
             .is_none_or(|at| at.elapsed() >= VALIDATE_EVERY);
         if due {
-            return self.validate_locked(&mut state, tokens).await;
+            return match self.validate_locked(&mut state, tokens.clone()).await {
+                // A validation that could not be made is not a failed one: go on, and
+                // validate again on the next use.
+                Err(e) if e.is_transient() => {
+                    tracing::warn!(login = %self.login, error = %e, "cannot validate the Twitch token now; trying again later");
+                    Ok(tokens)
+                }
+                other => other,
+            };
         }
         Ok(tokens)
     }
