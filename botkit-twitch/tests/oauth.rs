@@ -416,8 +416,9 @@ async fn no_type_shows_a_secret_in_debug() {
     )
     .unwrap();
     let shown = format!(
-        "{set:?} {client:?} {creds:?} {tokens:?} {helix:?} {config:?} {:?}",
-        Credentials::new("bot", Secret::new("cr3ds"))
+        "{set:?} {client:?} {creds:?} {tokens:?} {helix:?} {config:?} {:?} {:?}",
+        Credentials::new("bot", Secret::new("cr3ds")),
+        botkit_twitch::helix::StaticToken::new(&Secret::new("st4t1c")),
     );
     for secret in [
         "acc3ss",
@@ -427,6 +428,7 @@ async fn no_type_shows_a_secret_in_debug() {
         "h3l1x",
         "c0nf1g-t0k3n",
         "cr3ds",
+        "st4t1c",
     ] {
         assert!(!shown.contains(secret), "`{secret}` shown in {shown}");
     }
