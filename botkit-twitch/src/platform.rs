@@ -24,7 +24,8 @@
 //! more: they go through Helix when the platform has a [`HelixClient`] (a `client_id` in
 //! the config, or [`TwitchPlatform::with_helix`]) and stay [`Outcome::Unsupported`]
 //! without one. Channel and user logins are turned into Helix ids through the client's
-//! cache.
+//! cache. With `chat_via_helix`, chat messages go through Helix too, so each one comes
+//! back with its id or as [`Outcome::Dropped`] with Twitch's reason.
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
