@@ -109,7 +109,7 @@ impl RateLimit {
 
 /// A Helix API client for one bot account.
 pub struct HelixClient {
-    http: reqwest::Client,
+    http: Result<reqwest::Client, String>,
     base: String,
     client_id: String,
     token: Arc<dyn AccessToken>,
@@ -207,7 +207,7 @@ impl HelixClient {
     /// The same client sending through `http` (its own timeouts, proxy, pool).
     #[must_use]
     pub fn with_http_client(mut self, http: reqwest::Client) -> Self {
-        self.http = http;
+        self.http = Ok(http);
         self
     }
 
@@ -292,8 +292,7 @@ impl HelixClient {
                 tokio::time::sleep(wait).await;
                 self.reset_waited();
             }
-            let mut request = self
-                .http
+            let mut request = usable(&self.http)?
                 .request(method.clone(), url.clone())
                 .header("Client-Id", &self.client_id)
                 .bearer_auth(token.expose());
@@ -361,13 +360,22 @@ impl HelixClient {
 
 /// The HTTP client both Helix and OAuth use: rustls, and a timeout so a hung server
 /// cannot stall an action forever.
-pub(crate) fn http_client() -> reqwest::Client {
+///
+/// Building fails only when the TLS backend cannot start; the constructors stay
+/// infallible and keep the failure, and each request then reports it as
+/// [`TwitchError::Config`].
+pub(crate) fn http_client() -> Result<reqwest::Client, String> {
     reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(10))
         .timeout(Duration::from_secs(30))
         .user_agent(concat!("botkit-twitch/", env!("CARGO_PKG_VERSION")))
         .build()
-        // Building fails only when the TLS backend cannot initialise, which is a broken
-        // build, not a runtime condition; fall back to the default client then.
-        .unwrap_or_default()
+        .map_err(|e| format!("cannot build the HTTP client (TLS setup failed?): {e}"))
+}
+
+/// The client of `http`, or its build failure as an error.
+pub(crate) fn usable(
+    http: &Result<reqwest::Client, String>,
+) -> Result<&reqwest::Client, TwitchError> {
+    http.as_ref().map_err(|e| TwitchError::Config(e.clone()))
 }

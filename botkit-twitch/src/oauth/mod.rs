@@ -21,7 +21,7 @@ use botkit::config::Secret;
 use serde::Deserialize;
 
 use crate::error::TwitchError;
-use crate::helix::{error_message, http_client};
+use crate::helix::{error_message, http_client, usable};
 
 pub use provider::{DEFAULT_REFRESH_MARGIN, OAuthCredentials, VALIDATE_EVERY};
 pub use store::{SECRET_KEY_ENV, STORE_NAMESPACE, TokenStore};
@@ -221,7 +221,7 @@ fn form_encode(pairs: &[(&str, &str)]) -> String {
 /// A client of the OAuth server for one app (`client_id`).
 #[derive(Clone)]
 pub struct OAuthClient {
-    http: reqwest::Client,
+    http: Result<reqwest::Client, String>,
     base: String,
     client_id: String,
     client_secret: Option<Secret>,
@@ -258,7 +258,7 @@ impl OAuthClient {
     /// The same client sending through `http` (its own timeouts, proxy, pool).
     #[must_use]
     pub fn with_http_client(mut self, http: reqwest::Client) -> Self {
-        self.http = http;
+        self.http = Ok(http);
         self
     }
 
@@ -280,8 +280,7 @@ impl OAuthClient {
         form: &[(&str, &str)],
     ) -> Result<(u16, Vec<u8>), TwitchError> {
         let endpoint = format!("POST /{path}");
-        let response = self
-            .http
+        let response = usable(&self.http)?
             .post(format!("{}/{path}", self.base))
             .header(
                 reqwest::header::CONTENT_TYPE,
@@ -461,8 +460,7 @@ impl OAuthClient {
     /// Asks `/validate` about `access_token`: `Ok(None)` when Twitch says it is invalid.
     pub async fn validate(&self, access_token: &Secret) -> Result<Option<Validation>, TwitchError> {
         let endpoint = "GET /validate";
-        let response = self
-            .http
+        let response = usable(&self.http)?
             .get(format!("{}/validate", self.base))
             .header(
                 reqwest::header::AUTHORIZATION,
