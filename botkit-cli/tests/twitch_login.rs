@@ -302,3 +302,25 @@ fn login_from_the_config_warns_when_the_account_differs() {
     );
     assert!(dir.0.join("bot.db").exists());
 }
+
+#[test]
+fn run_uses_the_stored_token_and_says_to_log_in_when_there_is_none() {
+    let dir = Scratch::new("run");
+    // Port 9 (discard) on loopback: nothing listens, and nothing should be tried anyway.
+    std::fs::write(
+        dir.0.join("bot.toml"),
+        "[store]\nurl = \"sqlite://bot.db\"\n\n[[platform]]\nkind = \"twitch\"\nlogin = \"nobodybot\"\nclient_id = \"abc\"\noauth_url = \"http://127.0.0.1:9/oauth2\"\nurl = \"irc://127.0.0.1:9\"\nchannels = [\"x\"]\n",
+    )
+    .unwrap();
+    let out = botkit(&dir.0)
+        .args(["run", "bot.toml"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("botkit runs");
+    let (_, stderr) = text(&out);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("no stored Twitch token for `nobodybot`; run `botkit twitch login --client-id abc` first"),
+        "{stderr}"
+    );
+}
