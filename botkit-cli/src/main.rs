@@ -17,6 +17,8 @@ use botkit_plugins::markov::{self, MarkovConfig};
 use botkit_plugins::{Logger, Markov};
 use clap::{Parser, Subcommand};
 
+mod new;
+
 /// Run and manage botkit chat bots.
 #[derive(Debug, Parser)]
 #[command(name = "botkit", version, about)]
@@ -51,6 +53,11 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Scaffold a new crate: `botkit new plugin NAME`.
+    New {
+        #[command(subcommand)]
+        what: NewAction,
+    },
     /// Look after the bot's database: migrate, count, prune, export.
     Db {
         /// Store URL (`sqlite://botkit.db`, `postgres://…`); default: the config's
@@ -70,6 +77,22 @@ enum Command {
         config: Option<PathBuf>,
         #[command(subcommand)]
         action: MarkovAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum NewAction {
+    /// A plugin crate with a `!hello` command, a passing test and a README.
+    Plugin {
+        /// The crate's name, e.g. `my-plugin`.
+        name: String,
+        /// The directory to create it in (default `./NAME`); it must be empty or missing.
+        #[arg(long)]
+        path: Option<PathBuf>,
+        /// Depend on a local botkit checkout (its `botkit` crate directory) instead of the
+        /// published version.
+        #[arg(long)]
+        botkit_path: Option<PathBuf>,
     },
 }
 
@@ -159,6 +182,22 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 "wrote {}; run it with `botkit run {}`",
                 path.display(),
                 path.display()
+            );
+            Ok(())
+        }
+        Command::New {
+            what:
+                NewAction::Plugin {
+                    name,
+                    path,
+                    botkit_path,
+                },
+        } => {
+            let dir = new::plugin(&name, path.as_deref(), botkit_path.as_deref())?;
+            eprintln!(
+                "created plugin `{name}` in {}; try it with `cd {} && cargo test`",
+                dir.display(),
+                dir.display()
             );
             Ok(())
         }
