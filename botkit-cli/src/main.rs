@@ -18,6 +18,7 @@ use botkit_plugins::{Logger, Markov};
 use clap::{Parser, Subcommand};
 
 mod new;
+mod progress;
 
 /// Run and manage botkit chat bots.
 #[derive(Debug, Parser)]
@@ -244,7 +245,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-/// `botkit markov train`: learns the chat log, with a progress line on stderr.
+/// `botkit markov train`: learns the chat log, with a progress bar (or counter lines) on
+/// stderr.
 async fn markov_train(config: &Config) -> anyhow::Result<()> {
     let markov: MarkovConfig = match config.plugin("markov") {
         Some(section) => section.deserialize_into()?,
@@ -252,14 +254,12 @@ async fn markov_train(config: &Config) -> anyhow::Result<()> {
     };
     let store = open_store(&config.store.url).await?;
     let started = std::time::Instant::now();
-    let done = markov::train(store, &markov, &config.bot.name, |p| {
-        eprint!(
-            "\rtraining: {} messages read, {} learned",
-            p.read, p.learned
-        );
-    })
-    .await?;
-    eprintln!();
+    // The log's size sizes the bar; without it the bar is a spinner.
+    let total = store.stats().await.ok().map(|s| s.chat_records);
+    let mut reporter = progress::TrainReporter::stderr(total);
+    let done = markov::train(store, &markov, &config.bot.name, |p| reporter.report(p)).await;
+    reporter.finish();
+    let done = done?;
     let secs = started.elapsed().as_secs_f64();
     println!(
         "learned {} of {} messages in {secs:.1}s",
