@@ -242,3 +242,178 @@ async fn train_learns_the_log_once_and_resumes_where_it_stopped() {
         2501usize.div_ceil(200)
     );
 }
+
+/// Lines of old chat in the mock channel, logged before the markov plugin was added.
+fn old_chat(count: i64) -> Vec<ChatRecord> {
+    (0..count)
+        .map(|i| {
+            ChatRecord::new(
+                &mock_channel(),
+                "mock:alice",
+                "alice",
+                format!("old line {i}"),
+                1_000 + i,
+            )
+        })
+        .collect()
+}
+
+async fn load_brain(store: &Arc<MemoryStore>) -> Brain {
+    let ns = botkit::store::NamespacedStore::new(store.clone(), "markov");
+    Brain::load(ns, 2).await.unwrap()
+}
+
+async fn logging_markov_bot(store: &Arc<MemoryStore>) -> botkit::testing::RunningBot {
+    TestBot::new()
+        .store(store.clone())
+        .config_toml("[plugins.logger]\n[plugins.markov]\n")
+        .plugin(Logger::new())
+        .plugin(Markov::new())
+        .start()
+        .await
+}
+
+#[tokio::test(start_paused = true)]
+async fn train_after_live_learning_skips_the_live_lines_and_resumes_without_relearning() {
+    let store = Arc::new(MemoryStore::new());
+    let shared: Arc<dyn Store> = store.clone();
+    let config = MarkovConfig::default();
+    store.append_chat(&old_chat(5)).await.unwrap();
+    let first = markov::train(shared.clone(), &config, "botkit", |_| {})
+        .await
+        .unwrap();
+    assert_eq!((first.read, first.learned), (5, 5));
+
+    // The bot learns two lines live; its logger puts them in the chat log too.
+    let bot = logging_markov_bot(&store).await;
+    bot.say("bob", "live line one").await;
+    bot.say("bob", "live line two").await;
+    bot.settle().await;
+    bot.stop().await.unwrap();
+    // A row from before live learning began, kept by another logger and arriving late.
+    store
+        .append_chat(&[ChatRecord::new(
+            &mock_channel(),
+            "mock:carol",
+            "carol",
+            "a late old line",
+            1_010,
+        )])
+        .await
+        .unwrap();
+    let page = store
+        .chat_range(&mock_channel(), ChatCursor::START, 100)
+        .await
+        .unwrap();
+    assert_eq!(page.records.len(), 8, "the log holds the live lines too");
+
+    let second = markov::train(shared.clone(), &config, "botkit", |_| {})
+        .await
+        .unwrap();
+    assert_eq!(
+        (second.read, second.learned),
+        (1, 1),
+        "only the late row: the first five were trained, the live lines were learned live"
+    );
+    let third = markov::train(shared.clone(), &config, "botkit", |_| {})
+        .await
+        .unwrap();
+    assert_eq!(
+        third.read, 0,
+        "resumes where it stopped: nothing is read again"
+    );
+
+    let brain = load_brain(&store).await;
+    assert_eq!(
+        brain.chain(&mock_channel()).unwrap().lines(),
+        5 + 2 + 1,
+        "every line once"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_bot_learning_live_while_train_runs_loses_nothing_and_learns_nothing_twice() {
+    let store = Arc::new(MemoryStore::new());
+    let shared: Arc<dyn Store> = store.clone();
+    store.append_chat(&old_chat(1200)).await.unwrap();
+
+    let bot = logging_markov_bot(&store).await;
+    bot.say("bob", "said before training").await;
+    bot.settle().await;
+    // Training runs while the bot is up; more chat arrives after its first page.
+    let mut injected = false;
+    let done = markov::train(shared.clone(), &MarkovConfig::default(), "botkit", |_| {
+        if !std::mem::replace(&mut injected, true) {
+            bot.inject(
+                DEFAULT_CHANNEL,
+                "chat.message",
+                Payload::ChatMessage(ChatMessage::new(
+                    mock_user("dave", &[]),
+                    "said during training",
+                )),
+            );
+        }
+    })
+    .await
+    .unwrap();
+    assert!(injected);
+    assert_eq!(done.learned, 1200, "the old log, none of the live lines");
+    bot.settle().await;
+    bot.say("bob", "said after training").await;
+    bot.settle().await;
+    bot.stop().await.unwrap();
+
+    let again = markov::train(shared.clone(), &MarkovConfig::default(), "botkit", |_| {})
+        .await
+        .unwrap();
+    assert_eq!(again.read, 0, "the three live lines are not trained");
+
+    let brain = load_brain(&store).await;
+    assert_eq!(
+        brain.chain(&mock_channel()).unwrap().lines(),
+        1200 + 3,
+        "the bot's chunk and the trainer's chunks did not overwrite each other"
+    );
+    assert_eq!(
+        brain.stored_chunks(&mock_channel()).await.unwrap(),
+        1 + 1200 / 200,
+        "one live chunk, six trained ones"
+    );
+
+    // The restarted bot knows both: what it heard and what it was trained on.
+    let mut bot = trained_bot(store.clone(), 7).await;
+    bot.say("bob", "!markov said during").await;
+    assert_eq!(bot.next_said().await, "said during training");
+    bot.say("bob", "!markov old").await;
+    let said = bot.next_said().await;
+    assert!(said.starts_with("old line "), "{said}");
+    bot.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn rows_logged_after_training_began_wait_for_the_next_run() {
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    let now = botkit::event::now_millis();
+    let row = |text: &str, at: i64| ChatRecord::new(&mock_channel(), "mock:a", "a", text, at);
+    store
+        .append_chat(&[
+            row("from before", now - 1_000),
+            row("from later", now + 300),
+        ])
+        .await
+        .unwrap();
+    let config = MarkovConfig::default();
+    let first = markov::train(store.clone(), &config, "botkit", |_| {})
+        .await
+        .unwrap();
+    assert_eq!(first.read, 1, "the row stamped after the run began is left");
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let second = markov::train(store.clone(), &config, "botkit", |_| {})
+        .await
+        .unwrap();
+    assert_eq!(
+        (second.read, second.learned),
+        (1, 1),
+        "the next run takes it"
+    );
+}

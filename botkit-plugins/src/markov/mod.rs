@@ -7,6 +7,13 @@
 //! than the chain's table means the order can be changed in the config without losing
 //! anything. [`train`] learns from the store's chat log (`botkit markov train`), remembering
 //! how far it got per channel, and stops where live learning began so nothing is learned twice.
+//!
+//! Live learning and training may run at once (a bot, and `botkit markov train` in another
+//! process, on one store). Each writes its own series of chunks — live lines under `lines/`,
+//! trained ones under `trained/` — so neither overwrites the other's partly filled chunk; a
+//! brain loads both. Training reads only rows logged before it started and before live
+//! learning began in the channel (re-checked after every page), so a line the bot learns live
+//! while training runs is not learned a second time from the log.
 
 mod chain;
 mod clean;
@@ -117,6 +124,30 @@ impl MarkovConfig {
     }
 }
 
+/// Which series of chunks a [`Brain`] writes: live learning and training each keep their own,
+/// so the two can run at once without overwriting each other's chunks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Writer {
+    /// The plugin, learning live chat (`lines/…`).
+    Live,
+    /// [`train`], learning the stored chat log (`trained/…`).
+    Train,
+}
+
+impl Writer {
+    /// Every writer, in the order a brain loads their chunks.
+    const ALL: [Writer; 2] = [Writer::Live, Writer::Train];
+
+    /// The key prefix of this writer's chunks.
+    fn prefix(self) -> &'static str {
+        match self {
+            Writer::Live => "lines",
+            Writer::Train => "trained",
+        }
+    }
+}
+
 /// One channel's chain and its not yet full chunk of lines.
 #[derive(Debug)]
 struct ChannelBrain {
@@ -130,6 +161,7 @@ struct ChannelBrain {
 #[derive(Debug)]
 pub struct Brain {
     store: NamespacedStore,
+    writer: Writer,
     order: usize,
     channels: HashMap<String, ChannelBrain>,
     dirty: HashSet<String>,
@@ -137,42 +169,54 @@ pub struct Brain {
     full: Vec<(String, Vec<String>)>,
 }
 
-fn lines_prefix(channel: &str) -> String {
-    format!("lines/{channel}/")
-}
-
-fn chunk_key(channel: &str, index: u64) -> String {
-    format!("lines/{channel}/{index:010}")
+fn chunk_key(writer: Writer, channel: &str, index: u64) -> String {
+    format!("{}/{channel}/{index:010}", writer.prefix())
 }
 
 impl Brain {
-    /// Loads every channel's learned lines from `store` and builds chains of `order`.
+    /// Loads every channel's learned lines from `store` and builds chains of `order`; what
+    /// it learns is written as live lines.
     pub async fn load(store: NamespacedStore, order: usize) -> Result<Self, MarkovError> {
+        Self::load_as(store, order, Writer::Live).await
+    }
+
+    /// Loads every channel's learned lines (both writers') from `store` and builds chains of
+    /// `order`; what it learns is written to `writer`'s chunks.
+    pub async fn load_as(
+        store: NamespacedStore,
+        order: usize,
+        writer: Writer,
+    ) -> Result<Self, MarkovError> {
         let mut brain = Self {
             store,
+            writer,
             order,
             channels: HashMap::new(),
             dirty: HashSet::new(),
             full: Vec::new(),
         };
-        for key in brain.store.keys("lines/").await? {
-            let Some((channel, index)) = key
-                .strip_prefix("lines/")
-                .and_then(|rest| rest.rsplit_once('/'))
-            else {
-                continue;
-            };
-            let Ok(index) = index.parse::<u64>() else {
-                continue;
-            };
-            let lines: Vec<String> = brain.store.get(&key).await?.unwrap_or_default();
-            let entry = brain.channel(channel);
-            for line in &lines {
-                entry.chain.learn(line);
-            }
-            if index >= entry.chunk_index {
-                entry.chunk_index = index;
-                entry.chunk = lines;
+        for source in Writer::ALL {
+            let prefix = format!("{}/", source.prefix());
+            for key in brain.store.keys(&prefix).await? {
+                let Some((channel, index)) = key
+                    .strip_prefix(&prefix)
+                    .and_then(|rest| rest.rsplit_once('/'))
+                else {
+                    continue;
+                };
+                let Ok(index) = index.parse::<u64>() else {
+                    continue;
+                };
+                let lines: Vec<String> = brain.store.get(&key).await?.unwrap_or_default();
+                let entry = brain.channel(channel);
+                for line in &lines {
+                    entry.chain.learn(line);
+                }
+                // Only this brain's own series is appended to.
+                if source == writer && index >= entry.chunk_index {
+                    entry.chunk_index = index;
+                    entry.chunk = lines;
+                }
             }
         }
         Ok(brain)
@@ -193,11 +237,12 @@ impl Brain {
     pub fn learn(&mut self, channel: &ChannelRef, line: &str) {
         let key = channel.to_string();
         let dirty = self.dirty.contains(&key);
+        let writer = self.writer;
         let brain = self.channel(&key);
         let mut filled = None;
         if brain.chunk.len() >= CHUNK_LINES {
             let full = std::mem::take(&mut brain.chunk);
-            filled = dirty.then(|| (chunk_key(&key, brain.chunk_index), full));
+            filled = dirty.then(|| (chunk_key(writer, &key, brain.chunk_index), full));
             brain.chunk_index += 1;
         }
         brain.chain.learn(line);
@@ -214,7 +259,10 @@ impl Brain {
         for key in std::mem::take(&mut self.dirty) {
             if let Some(brain) = self.channels.get(&key) {
                 self.store
-                    .put(&chunk_key(&key, brain.chunk_index), &brain.chunk)
+                    .put(
+                        &chunk_key(self.writer, &key, brain.chunk_index),
+                        &brain.chunk,
+                    )
                     .await?;
             }
         }
@@ -231,13 +279,14 @@ impl Brain {
         self.channels.keys().map(String::as_str)
     }
 
-    /// How many persisted chunks `channel` has (for tests and stats).
+    /// How many persisted chunks `channel` has, of both writers (for tests and stats).
     pub async fn stored_chunks(&self, channel: &ChannelRef) -> Result<usize, MarkovError> {
-        Ok(self
-            .store
-            .keys(&lines_prefix(&channel.to_string()))
-            .await?
-            .len())
+        let mut chunks = 0;
+        for writer in Writer::ALL {
+            let prefix = format!("{}/{channel}/", writer.prefix());
+            chunks += self.store.keys(&prefix).await?.len();
+        }
+        Ok(chunks)
     }
 }
 
@@ -266,6 +315,10 @@ fn progress_key(channel: &str) -> String {
 /// Learns every channel's stored chat log into the markov namespace (`markov`) of `store`,
 /// continuing where the previous run stopped and stopping where live learning began.
 /// `progress` is called after every page.
+///
+/// Only rows logged before this run started are read: later ones are left to the next run,
+/// or were learned live. A bot running meanwhile keeps its chains and learns on; it sees the
+/// trained lines from its next start.
 pub async fn train(
     store: Arc<dyn Store>,
     config: &MarkovConfig,
@@ -273,7 +326,8 @@ pub async fn train(
     mut progress: impl FnMut(TrainProgress),
 ) -> Result<TrainProgress, MarkovError> {
     let ns = NamespacedStore::new(store.clone(), "markov");
-    let mut brain = Brain::load(ns.clone(), config.order).await?;
+    let mut brain = Brain::load_as(ns.clone(), config.order, Writer::Train).await?;
+    let started_ms = botkit::event::now_millis();
     let mut done = TrainProgress {
         read: 0,
         learned: 0,
@@ -286,12 +340,24 @@ pub async fn train(
             .as_deref()
             .and_then(|c| c.parse::<ChatCursor>().ok())
             .unwrap_or(ChatCursor::START);
-        let until = state.live_since_ms.unwrap_or(i64::MAX);
-        'pages: loop {
+        let mut until = state
+            .live_since_ms
+            .map_or(started_ms, |t| t.min(started_ms));
+        loop {
             let page = store.chat_range(&channel, cursor, 1000).await?;
+            // Live learning may begin while this runs: read its mark again for every page.
+            if let Some(live) = ns
+                .get::<Progress>(&progress_key(&key))
+                .await?
+                .and_then(|p| p.live_since_ms)
+            {
+                until = until.min(live);
+            }
+            let mut reached_until = false;
             for record in &page.records {
                 if record.timestamp_ms >= until {
-                    break 'pages;
+                    reached_until = true;
+                    break;
                 }
                 done.read += 1;
                 let own = record.user_name.eq_ignore_ascii_case(bot_name);
@@ -300,11 +366,13 @@ pub async fn train(
                     done.learned += 1;
                 }
             }
+            // Persist before moving on, also when stopping mid-page: the progress mark
+            // written below covers these rows, so they must be stored first.
             brain.persist().await?;
             progress(done);
             match page.next {
-                Some(next) => cursor = next,
-                None => break,
+                Some(next) if !reached_until => cursor = next,
+                _ => break,
             }
         }
         // Next time, start after the last row read (or where this run began).
