@@ -17,6 +17,7 @@ use botkit_plugins::markov::{self, MarkovConfig};
 use botkit_plugins::{Logger, Markov};
 use clap::{Parser, Subcommand};
 
+mod export;
 mod new;
 mod progress;
 
@@ -115,11 +116,16 @@ enum DbAction {
         #[arg(long)]
         older_than: String,
     },
-    /// Write one channel's chat log to stdout, oldest first.
+    /// Write one channel's chat log, or the logged events on some topics, to stdout, oldest
+    /// first.
     Export {
         /// The channel as `platform:channel`, e.g. `twitch:#somechannel`.
+        #[arg(long, required_unless_present = "topic", conflicts_with = "topic")]
+        channel: Option<String>,
+        /// Export the event log instead: events whose topic matches this pattern, e.g.
+        /// `platform.>` or `platform.*.mod.>`.
         #[arg(long)]
-        channel: String,
+        topic: Option<String>,
         /// Output format; `jsonl` (one JSON object per line) is the one there is.
         #[arg(long, default_value = "jsonl")]
         format: String,
@@ -304,10 +310,23 @@ async fn db(url: &str, action: DbAction) -> anyhow::Result<()> {
                 "pruned older than {older_than}: {chat} chat messages, {events} events, {counters} hourly counter buckets"
             );
         }
-        DbAction::Export { channel, format } => {
+        DbAction::Export {
+            channel,
+            topic,
+            format,
+        } => {
             if format != "jsonl" {
                 anyhow::bail!("unknown export format `{format}`; the format there is: jsonl");
             }
+            if let Some(topic) = topic {
+                let pattern = botkit::topic::Pattern::new(&topic).with_context(|| {
+                    format!("--topic `{topic}` is not a topic pattern (e.g. `platform.>`, `platform.*.chat.message`)")
+                })?;
+                let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+                export::events(store.as_ref(), &pattern, &mut out).await?;
+                return Ok(());
+            }
+            let channel = channel.unwrap_or_default();
             let Some((platform, name)) = channel.split_once(':') else {
                 anyhow::bail!(
                     "channel `{channel}` must be `platform:channel`, e.g. `twitch:#somechannel`"

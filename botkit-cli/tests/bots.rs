@@ -198,6 +198,47 @@ fn the_logger_example_config_runs_and_keeps_what_its_rules_name() {
             .any(|l| l.split_whitespace().eq(["events", "2"])),
         "{stats}"
     );
+    // The event log, by topic pattern.
+    let out = run(
+        botkit(&dir.0).args([
+            "db",
+            "--config",
+            "bot.toml",
+            "export",
+            "--topic",
+            "platform.>",
+        ]),
+        "",
+    );
+    let events = String::from_utf8_lossy(&out.stdout);
+    let topics: Vec<String> = events
+        .lines()
+        .map(|l| {
+            let record: serde_json::Value = serde_json::from_str(l).expect("JSON lines");
+            record["topic"].as_str().unwrap_or_default().to_owned()
+        })
+        .collect();
+    assert_eq!(
+        topics,
+        ["platform.shell.chat.message", "platform.shell.chat.message"]
+    );
+    let out = botkit(&dir.0)
+        .args([
+            "db",
+            "--config",
+            "bot.toml",
+            "export",
+            "--topic",
+            "platform..x",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("is not a topic pattern"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
