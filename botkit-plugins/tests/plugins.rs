@@ -417,3 +417,49 @@ async fn rows_logged_after_training_began_wait_for_the_next_run() {
         "the next run takes it"
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn markov_speaks_with_a_probability_within_its_cooldown() {
+    let store = Arc::new(MemoryStore::new());
+    let mut bot = TestBot::new()
+        .store(store)
+        .config_toml("[plugins.markov]\nspeak_probability = 1.0\ncooldown = \"10s\"\nseed = 2\n")
+        .plugin(Markov::new())
+        .start()
+        .await;
+    bot.say("a", "one fish").await;
+    assert_eq!(bot.next_said().await, "one fish", "p = 1: right away");
+    bot.say("a", "one fish").await;
+    bot.expect_silence(Duration::from_secs(1)).await;
+    tokio::time::advance(Duration::from_secs(10)).await;
+    bot.say("a", "one fish").await;
+    assert_eq!(
+        bot.next_said().await,
+        "one fish",
+        "again after the cooldown"
+    );
+    bot.stop().await.unwrap();
+
+    // p = 0.25 with no cooldown: about a quarter of the messages get a line.
+    let store = Arc::new(MemoryStore::new());
+    let mut bot = TestBot::new()
+        .store(store)
+        .config_toml("[plugins.markov]\nspeak_probability = 0.25\ncooldown = \"0s\"\nseed = 11\n")
+        .plugin(Markov::new())
+        .start()
+        .await;
+    for _ in 0..200 {
+        bot.say("a", "red fish").await;
+    }
+    bot.settle().await;
+    let mut spoke = 0;
+    while bot
+        .try_next_action(Duration::from_millis(10))
+        .await
+        .is_some()
+    {
+        spoke += 1;
+    }
+    assert!((30..=70).contains(&spoke), "{spoke} of 200");
+    bot.stop().await.unwrap();
+}
