@@ -267,8 +267,12 @@ async fn markov_train(config: &Config) -> anyhow::Result<()> {
     reporter.finish();
     let done = done?;
     let secs = started.elapsed().as_secs_f64();
+    let live = match done.learned_live {
+        0 => String::new(),
+        n => format!(" ({n} of them the bot had learned live)"),
+    };
     println!(
-        "learned {} of {} messages in {secs:.1}s",
+        "learned {} of {} messages in {secs:.1}s{live}",
         done.learned, done.read
     );
     Ok(())

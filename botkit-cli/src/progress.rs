@@ -90,7 +90,10 @@ mod tests {
     use super::*;
 
     fn progress(read: u64, learned: u64) -> TrainProgress {
-        TrainProgress { read, learned }
+        let mut p = TrainProgress::default();
+        p.read = read;
+        p.learned = learned;
+        p
     }
 
     #[test]

@@ -265,5 +265,10 @@ fn the_markov_example_config_learns_answers_and_train_skips_what_it_learned_live
         "",
     );
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.starts_with("learned 0 of 0 messages"), "{stdout}");
+    // Four rows: two heard live, two `!markov` commands, which are never learned.
+    assert!(stdout.starts_with("learned 0 of 4 messages"), "{stdout}");
+    assert!(
+        stdout.contains("(2 of them the bot had learned live)"),
+        "{stdout}"
+    );
 }

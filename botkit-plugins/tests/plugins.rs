@@ -306,14 +306,16 @@ async fn train_after_live_learning_skips_the_live_lines_and_resumes_without_rele
         .await
         .unwrap();
     assert_eq!(page.records.len(), 8, "the log holds the live lines too");
+    // Training reads rows stamped before the millisecond it starts in; this test is fast.
+    std::thread::sleep(Duration::from_millis(3));
 
     let second = markov::train(shared.clone(), &config, "botkit", |_| {})
         .await
         .unwrap();
     assert_eq!(
-        (second.read, second.learned),
-        (1, 1),
-        "only the late row: the first five were trained, the live lines were learned live"
+        (second.read, second.learned, second.learned_live),
+        (3, 1, 2),
+        "only the late row is learned: the first five were trained, the live lines learned live"
     );
     let third = markov::train(shared.clone(), &config, "botkit", |_| {})
         .await
@@ -363,10 +365,15 @@ async fn a_bot_learning_live_while_train_runs_loses_nothing_and_learns_nothing_t
     bot.settle().await;
     bot.stop().await.unwrap();
 
+    std::thread::sleep(Duration::from_millis(3));
     let again = markov::train(shared.clone(), &MarkovConfig::default(), "botkit", |_| {})
         .await
         .unwrap();
-    assert_eq!(again.read, 0, "the three live lines are not trained");
+    assert_eq!(
+        (again.learned, again.learned_live),
+        (0, 3),
+        "the three live lines are not trained"
+    );
 
     let brain = load_brain(&store).await;
     assert_eq!(
@@ -462,4 +469,57 @@ async fn markov_speaks_with_a_probability_within_its_cooldown() {
     }
     assert!((30..=70).contains(&spoke), "{spoke} of 200");
     bot.stop().await.unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn train_learns_what_was_logged_while_the_markov_plugin_was_not_running() {
+    let store = Arc::new(MemoryStore::new());
+    let shared: Arc<dyn Store> = store.clone();
+    let bot = logging_markov_bot(&store).await;
+    bot.say("bob", "heard live").await;
+    bot.settle().await;
+    bot.stop().await.unwrap();
+    // Spans are in wall-clock milliseconds, and this test is fast: let one pass.
+    std::thread::sleep(Duration::from_millis(3));
+    // Then a bot with the logger alone keeps the chat for a while.
+    let bot = TestBot::new()
+        .store(store.clone())
+        .plugin(Logger::new())
+        .start()
+        .await;
+    bot.say("bob", "logged while markov was away").await;
+    bot.settle().await;
+    bot.stop().await.unwrap();
+    std::thread::sleep(Duration::from_millis(3));
+
+    let done = markov::train(shared.clone(), &MarkovConfig::default(), "botkit", |_| {})
+        .await
+        .unwrap();
+    assert_eq!(
+        (done.read, done.learned, done.learned_live),
+        (2, 1, 1),
+        "the logger-only stretch is trained, the live one is not"
+    );
+    let brain = load_brain(&store).await;
+    assert_eq!(brain.chain(&mock_channel()).unwrap().lines(), 2);
+
+    // Back with the markov plugin: a new live stretch, and training still resumes cleanly.
+    std::thread::sleep(Duration::from_millis(3));
+    let bot = logging_markov_bot(&store).await;
+    bot.say("bob", "heard live again").await;
+    bot.settle().await;
+    bot.stop().await.unwrap();
+    std::thread::sleep(Duration::from_millis(3));
+    let done = markov::train(shared.clone(), &MarkovConfig::default(), "botkit", |_| {})
+        .await
+        .unwrap();
+    assert_eq!((done.learned, done.learned_live), (0, 1));
+    assert_eq!(
+        load_brain(&store)
+            .await
+            .chain(&mock_channel())
+            .unwrap()
+            .lines(),
+        3
+    );
 }

@@ -14,6 +14,11 @@
 //! brain loads both. Training reads only rows logged before it started and before live
 //! learning began in the channel (re-checked after every page), so a line the bot learns live
 //! while training runs is not learned a second time from the log.
+//!
+//! Which stretches of the log were learned live is kept per channel as time spans: the plugin
+//! opens one when it first learns in a channel and closes it when it stops (or, after a crash,
+//! when it next starts). Training skips rows inside closed spans and stops at an open one, so
+//! chat logged while the plugin was not running (a logger-only bot, say) is still trained.
 
 mod chain;
 mod clean;
@@ -291,12 +296,15 @@ impl Brain {
 }
 
 /// Progress of [`train`], reported after each page of the chat log.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct TrainProgress {
     /// Chat records read so far.
     pub read: u64,
     /// Lines learned so far (records that survived cleaning).
     pub learned: u64,
+    /// Records passed over because the plugin learned them live (part of `read`).
+    pub learned_live: u64,
 }
 
 /// Per-channel bookkeeping of [`train`] and of live learning.
@@ -304,8 +312,39 @@ pub struct TrainProgress {
 struct Progress {
     /// The log is learned up to here (exclusive of later rows).
     trained_to: Option<String>,
-    /// When live learning started in this channel: the log from then on was learned live.
+    /// When the running plugin began learning this channel live: the log from then on is
+    /// being learned live.
     live_since_ms: Option<i64>,
+    /// Earlier runs' live stretches, `[start, end]` in Unix milliseconds, merged, oldest
+    /// first; those before `trained_to` are dropped.
+    #[serde(default)]
+    live_spans: Vec<(i64, i64)>,
+}
+
+impl Progress {
+    /// Ends the open live stretch, if any, at `end_ms`.
+    fn close_live(&mut self, end_ms: i64) {
+        let Some(start) = self.live_since_ms.take() else {
+            return;
+        };
+        self.live_spans.push((start, end_ms.max(start)));
+        self.live_spans.sort_unstable();
+        let mut merged: Vec<(i64, i64)> = Vec::with_capacity(self.live_spans.len());
+        for (start, end) in self.live_spans.drain(..) {
+            match merged.last_mut() {
+                Some(last) if start <= last.1 => last.1 = last.1.max(end),
+                _ => merged.push((start, end)),
+            }
+        }
+        self.live_spans = merged;
+    }
+
+    /// Whether a row stamped `ms` falls in a closed live stretch.
+    fn learned_live(&self, ms: i64) -> bool {
+        self.live_spans
+            .iter()
+            .any(|&(start, end)| start <= ms && ms <= end)
+    }
 }
 
 fn progress_key(channel: &str) -> String {
@@ -328,13 +367,10 @@ pub async fn train(
     let ns = NamespacedStore::new(store.clone(), "markov");
     let mut brain = Brain::load_as(ns.clone(), config.order, Writer::Train).await?;
     let started_ms = botkit::event::now_millis();
-    let mut done = TrainProgress {
-        read: 0,
-        learned: 0,
-    };
+    let mut done = TrainProgress::default();
     for channel in store.chat_channels().await? {
         let key = channel.to_string();
-        let state: Progress = ns.get(&progress_key(&key)).await?.unwrap_or_default();
+        let mut state: Progress = ns.get(&progress_key(&key)).await?.unwrap_or_default();
         let mut cursor = state
             .trained_to
             .as_deref()
@@ -345,13 +381,13 @@ pub async fn train(
             .map_or(started_ms, |t| t.min(started_ms));
         loop {
             let page = store.chat_range(&channel, cursor, 1000).await?;
-            // Live learning may begin while this runs: read its mark again for every page.
-            if let Some(live) = ns
-                .get::<Progress>(&progress_key(&key))
-                .await?
-                .and_then(|p| p.live_since_ms)
-            {
-                until = until.min(live);
+            // Live learning may begin (or a run end) while this runs: read the marks again
+            // for every page.
+            if let Some(fresh) = ns.get::<Progress>(&progress_key(&key)).await? {
+                if let Some(live) = fresh.live_since_ms {
+                    until = until.min(live);
+                }
+                state = fresh;
             }
             let mut reached_until = false;
             for record in &page.records {
@@ -360,6 +396,10 @@ pub async fn train(
                     break;
                 }
                 done.read += 1;
+                if state.learned_live(record.timestamp_ms) {
+                    done.learned_live += 1;
+                    continue;
+                }
                 let own = record.user_name.eq_ignore_ascii_case(bot_name);
                 if let (false, Some(line)) = (own, clean(&record.text, config, bot_name)) {
                     brain.learn(&channel, &line);
@@ -395,6 +435,9 @@ pub async fn train(
         ns.update(&progress_key(&key), |p: Option<Progress>| {
             let mut p = p.unwrap_or_default();
             p.trained_to = Some(trained_to.to_string());
+            // Spans wholly before the mark are behind training for good.
+            p.live_spans
+                .retain(|&(_, end)| end >= trained_to.timestamp_ms());
             p
         })
         .await?;
@@ -594,10 +637,47 @@ impl Plugin for Markov {
         *lock(&self.inner.rng) = config
             .seed
             .map_or_else(fastrand::Rng::new, fastrand::Rng::with_seed);
-        let brain = Brain::load(ctx.store(), config.order)
+        // A live stretch still open was left by a run that did not stop cleanly: it ended
+        // no later than now (its logger, in the same process, logged nothing since).
+        let store = ctx.store();
+        let now = botkit::event::now_millis();
+        for key in store.keys("progress/").await? {
+            let open = store
+                .get::<Progress>(&key)
+                .await?
+                .is_some_and(|p| p.live_since_ms.is_some());
+            if !open {
+                continue;
+            }
+            store
+                .update(&key, |p: Option<Progress>| {
+                    let mut p = p.unwrap_or_default();
+                    p.close_live(now);
+                    p
+                })
+                .await?;
+        }
+        lock(&self.inner.live).clear();
+        let brain = Brain::load(store, config.order)
             .await
             .map_err(|MarkovError::Store(e)| e)?;
         *self.inner.brain.lock().await = Some(brain);
+        Ok(())
+    }
+
+    async fn stop(&self, ctx: &Context) -> Result<()> {
+        // Close this run's live stretches: `train` may learn what is logged from now on.
+        let channels: Vec<String> = lock(&self.inner.live).drain().collect();
+        let now = botkit::event::now_millis();
+        for key in channels {
+            ctx.store()
+                .update(&progress_key(&key), |p: Option<Progress>| {
+                    let mut p = p.unwrap_or_default();
+                    p.close_live(now);
+                    p
+                })
+                .await?;
+        }
         Ok(())
     }
 
@@ -619,5 +699,34 @@ impl Plugin for Markov {
             "{lines} lines learned in {} channels",
             brain.channels.len()
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Progress;
+
+    #[test]
+    fn live_spans_close_merge_and_cover_their_ends() {
+        let mut p = Progress::default();
+        p.close_live(50);
+        assert!(p.live_spans.is_empty(), "nothing open, nothing closed");
+        p.live_since_ms = Some(10);
+        p.close_live(20);
+        p.live_since_ms = Some(40);
+        p.close_live(30); // a clock step back: the span is at least its start
+        p.live_since_ms = Some(15);
+        p.close_live(25); // overlaps the first
+        assert_eq!(p.live_spans, [(10, 25), (40, 40)]);
+        assert!(p.live_since_ms.is_none());
+        assert!(p.learned_live(10) && p.learned_live(25) && p.learned_live(40));
+        assert!(!p.learned_live(9) && !p.learned_live(26) && !p.learned_live(41));
+    }
+
+    #[test]
+    fn progress_written_before_spans_existed_still_reads() {
+        let p: Progress = toml::from_str("trained_to = \"5:1\"\nlive_since_ms = 7\n").unwrap();
+        assert_eq!(p.live_since_ms, Some(7));
+        assert!(p.live_spans.is_empty());
     }
 }
