@@ -4,6 +4,10 @@
 //! It stays thin: it parses arguments and config, then calls library code that any
 //! program embedding botkit can call too.
 
+mod export;
+mod new;
+mod progress;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -16,10 +20,6 @@ use botkit::store::{Bucket, ChannelRef, ChatCursor, Store};
 use botkit_plugins::markov::{self, MarkovConfig};
 use botkit_plugins::{Logger, Markov};
 use clap::{Parser, Subcommand};
-
-mod export;
-mod new;
-mod progress;
 
 /// Run and manage botkit chat bots.
 #[derive(Debug, Parser)]
