@@ -4,6 +4,10 @@
 //! It stays thin: it parses arguments and config, then calls library code that any
 //! program embedding botkit can call too.
 
+mod export;
+mod new;
+mod progress;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -53,6 +57,11 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Scaffold a new crate: `botkit new plugin NAME`.
+    New {
+        #[command(subcommand)]
+        what: NewAction,
+    },
     /// Look after the bot's database: migrate, count, prune, export.
     Db {
         /// Store URL (`sqlite://botkit.db`, `postgres://…`); default: the config's
@@ -88,6 +97,22 @@ enum Command {
 }
 
 #[derive(Debug, Subcommand)]
+enum NewAction {
+    /// A plugin crate with a `!hello` command, a passing test and a README.
+    Plugin {
+        /// The crate's name, e.g. `my-plugin`.
+        name: String,
+        /// The directory to create it in (default `./NAME`); it must be empty or missing.
+        #[arg(long)]
+        path: Option<PathBuf>,
+        /// Depend on a local botkit checkout (its `botkit` crate directory) instead of the
+        /// published version.
+        #[arg(long)]
+        botkit_path: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 enum MarkovAction {
     /// Learn the stored chat log of every channel (resumes where the last run stopped).
     Train,
@@ -105,11 +130,16 @@ enum DbAction {
         #[arg(long)]
         older_than: String,
     },
-    /// Write one channel's chat log to stdout, oldest first.
+    /// Write one channel's chat log, or the logged events on some topics, to stdout, oldest
+    /// first.
     Export {
         /// The channel as `platform:channel`, e.g. `twitch:#somechannel`.
+        #[arg(long, required_unless_present = "topic", conflicts_with = "topic")]
+        channel: Option<String>,
+        /// Export the event log instead: events whose topic matches this pattern, e.g.
+        /// `platform.>` or `platform.*.mod.>`.
         #[arg(long)]
-        channel: String,
+        topic: Option<String>,
         /// Output format; `jsonl` (one JSON object per line) is the one there is.
         #[arg(long, default_value = "jsonl")]
         format: String,
@@ -176,6 +206,22 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Command::New {
+            what:
+                NewAction::Plugin {
+                    name,
+                    path,
+                    botkit_path,
+                },
+        } => {
+            let dir = new::plugin(&name, path.as_deref(), botkit_path.as_deref())?;
+            eprintln!(
+                "created plugin `{name}` in {}; try it with `cd {} && cargo test`",
+                dir.display(),
+                dir.display()
+            );
+            Ok(())
+        }
         Command::Check { config } => {
             let config = Config::load(&config)?;
             print!("{}", config.redacted_toml());
@@ -224,7 +270,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-/// `botkit markov train`: learns the chat log, with a progress line on stderr.
+/// `botkit markov train`: learns the chat log, with a progress bar (or counter lines) on
+/// stderr.
 async fn markov_train(config: &Config) -> anyhow::Result<()> {
     let markov: MarkovConfig = match config.plugin("markov") {
         Some(section) => section.deserialize_into()?,
@@ -232,17 +279,19 @@ async fn markov_train(config: &Config) -> anyhow::Result<()> {
     };
     let store = open_store(&config.store.url).await?;
     let started = std::time::Instant::now();
-    let done = markov::train(store, &markov, &config.bot.name, |p| {
-        eprint!(
-            "\rtraining: {} messages read, {} learned",
-            p.read, p.learned
-        );
-    })
-    .await?;
-    eprintln!();
+    // The log's size sizes the bar; without it the bar is a spinner.
+    let total = store.stats().await.ok().map(|s| s.chat_records);
+    let mut reporter = progress::TrainReporter::stderr(total);
+    let done = markov::train(store, &markov, &config.bot.name, |p| reporter.report(p)).await;
+    reporter.finish();
+    let done = done?;
     let secs = started.elapsed().as_secs_f64();
+    let live = match done.learned_live {
+        0 => String::new(),
+        n => format!(" ({n} of them the bot had learned live)"),
+    };
     println!(
-        "learned {} of {} messages in {secs:.1}s",
+        "learned {} of {} messages in {secs:.1}s{live}",
         done.learned, done.read
     );
     Ok(())
@@ -284,10 +333,23 @@ async fn db(url: &str, action: DbAction) -> anyhow::Result<()> {
                 "pruned older than {older_than}: {chat} chat messages, {events} events, {counters} hourly counter buckets"
             );
         }
-        DbAction::Export { channel, format } => {
+        DbAction::Export {
+            channel,
+            topic,
+            format,
+        } => {
             if format != "jsonl" {
                 anyhow::bail!("unknown export format `{format}`; the format there is: jsonl");
             }
+            if let Some(topic) = topic {
+                let pattern = botkit::topic::Pattern::new(&topic).with_context(|| {
+                    format!("--topic `{topic}` is not a topic pattern (e.g. `platform.>`, `platform.*.chat.message`)")
+                })?;
+                let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+                export::events(store.as_ref(), &pattern, &mut out).await?;
+                return Ok(());
+            }
+            let channel = channel.unwrap_or_default();
             let Some((platform, name)) = channel.split_once(':') else {
                 anyhow::bail!(
                     "channel `{channel}` must be `platform:channel`, e.g. `twitch:#somechannel`"

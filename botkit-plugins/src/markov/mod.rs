@@ -7,6 +7,18 @@
 //! than the chain's table means the order can be changed in the config without losing
 //! anything. [`train`] learns from the store's chat log (`botkit markov train`), remembering
 //! how far it got per channel, and stops where live learning began so nothing is learned twice.
+//!
+//! Live learning and training may run at once (a bot, and `botkit markov train` in another
+//! process, on one store). Each writes its own series of chunks — live lines under `lines/`,
+//! trained ones under `trained/` — so neither overwrites the other's partly filled chunk; a
+//! brain loads both. Training reads only rows logged before it started and before live
+//! learning began in the channel (re-checked after every page), so a line the bot learns live
+//! while training runs is not learned a second time from the log.
+//!
+//! Which stretches of the log were learned live is kept per channel as time spans: the plugin
+//! opens one when it first learns in a channel and closes it when it stops (or, after a crash,
+//! when it next starts). Training skips rows inside closed spans and stops at an open one, so
+//! chat logged while the plugin was not running (a logger-only bot, say) is still trained.
 
 mod chain;
 mod clean;
@@ -117,6 +129,30 @@ impl MarkovConfig {
     }
 }
 
+/// Which series of chunks a [`Brain`] writes: live learning and training each keep their own,
+/// so the two can run at once without overwriting each other's chunks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Writer {
+    /// The plugin, learning live chat (`lines/…`).
+    Live,
+    /// [`train`], learning the stored chat log (`trained/…`).
+    Train,
+}
+
+impl Writer {
+    /// Every writer, in the order a brain loads their chunks.
+    const ALL: [Writer; 2] = [Writer::Live, Writer::Train];
+
+    /// The key prefix of this writer's chunks.
+    fn prefix(self) -> &'static str {
+        match self {
+            Writer::Live => "lines",
+            Writer::Train => "trained",
+        }
+    }
+}
+
 /// One channel's chain and its not yet full chunk of lines.
 #[derive(Debug)]
 struct ChannelBrain {
@@ -130,6 +166,7 @@ struct ChannelBrain {
 #[derive(Debug)]
 pub struct Brain {
     store: NamespacedStore,
+    writer: Writer,
     order: usize,
     channels: HashMap<String, ChannelBrain>,
     dirty: HashSet<String>,
@@ -137,42 +174,54 @@ pub struct Brain {
     full: Vec<(String, Vec<String>)>,
 }
 
-fn lines_prefix(channel: &str) -> String {
-    format!("lines/{channel}/")
-}
-
-fn chunk_key(channel: &str, index: u64) -> String {
-    format!("lines/{channel}/{index:010}")
+fn chunk_key(writer: Writer, channel: &str, index: u64) -> String {
+    format!("{}/{channel}/{index:010}", writer.prefix())
 }
 
 impl Brain {
-    /// Loads every channel's learned lines from `store` and builds chains of `order`.
+    /// Loads every channel's learned lines from `store` and builds chains of `order`; what
+    /// it learns is written as live lines.
     pub async fn load(store: NamespacedStore, order: usize) -> Result<Self, MarkovError> {
+        Self::load_as(store, order, Writer::Live).await
+    }
+
+    /// Loads every channel's learned lines (both writers') from `store` and builds chains of
+    /// `order`; what it learns is written to `writer`'s chunks.
+    pub async fn load_as(
+        store: NamespacedStore,
+        order: usize,
+        writer: Writer,
+    ) -> Result<Self, MarkovError> {
         let mut brain = Self {
             store,
+            writer,
             order,
             channels: HashMap::new(),
             dirty: HashSet::new(),
             full: Vec::new(),
         };
-        for key in brain.store.keys("lines/").await? {
-            let Some((channel, index)) = key
-                .strip_prefix("lines/")
-                .and_then(|rest| rest.rsplit_once('/'))
-            else {
-                continue;
-            };
-            let Ok(index) = index.parse::<u64>() else {
-                continue;
-            };
-            let lines: Vec<String> = brain.store.get(&key).await?.unwrap_or_default();
-            let entry = brain.channel(channel);
-            for line in &lines {
-                entry.chain.learn(line);
-            }
-            if index >= entry.chunk_index {
-                entry.chunk_index = index;
-                entry.chunk = lines;
+        for source in Writer::ALL {
+            let prefix = format!("{}/", source.prefix());
+            for key in brain.store.keys(&prefix).await? {
+                let Some((channel, index)) = key
+                    .strip_prefix(&prefix)
+                    .and_then(|rest| rest.rsplit_once('/'))
+                else {
+                    continue;
+                };
+                let Ok(index) = index.parse::<u64>() else {
+                    continue;
+                };
+                let lines: Vec<String> = brain.store.get(&key).await?.unwrap_or_default();
+                let entry = brain.channel(channel);
+                for line in &lines {
+                    entry.chain.learn(line);
+                }
+                // Only this brain's own series is appended to.
+                if source == writer && index >= entry.chunk_index {
+                    entry.chunk_index = index;
+                    entry.chunk = lines;
+                }
             }
         }
         Ok(brain)
@@ -193,11 +242,12 @@ impl Brain {
     pub fn learn(&mut self, channel: &ChannelRef, line: &str) {
         let key = channel.to_string();
         let dirty = self.dirty.contains(&key);
+        let writer = self.writer;
         let brain = self.channel(&key);
         let mut filled = None;
         if brain.chunk.len() >= CHUNK_LINES {
             let full = std::mem::take(&mut brain.chunk);
-            filled = dirty.then(|| (chunk_key(&key, brain.chunk_index), full));
+            filled = dirty.then(|| (chunk_key(writer, &key, brain.chunk_index), full));
             brain.chunk_index += 1;
         }
         brain.chain.learn(line);
@@ -214,7 +264,10 @@ impl Brain {
         for key in std::mem::take(&mut self.dirty) {
             if let Some(brain) = self.channels.get(&key) {
                 self.store
-                    .put(&chunk_key(&key, brain.chunk_index), &brain.chunk)
+                    .put(
+                        &chunk_key(self.writer, &key, brain.chunk_index),
+                        &brain.chunk,
+                    )
                     .await?;
             }
         }
@@ -231,23 +284,27 @@ impl Brain {
         self.channels.keys().map(String::as_str)
     }
 
-    /// How many persisted chunks `channel` has (for tests and stats).
+    /// How many persisted chunks `channel` has, of both writers (for tests and stats).
     pub async fn stored_chunks(&self, channel: &ChannelRef) -> Result<usize, MarkovError> {
-        Ok(self
-            .store
-            .keys(&lines_prefix(&channel.to_string()))
-            .await?
-            .len())
+        let mut chunks = 0;
+        for writer in Writer::ALL {
+            let prefix = format!("{}/{channel}/", writer.prefix());
+            chunks += self.store.keys(&prefix).await?.len();
+        }
+        Ok(chunks)
     }
 }
 
 /// Progress of [`train`], reported after each page of the chat log.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct TrainProgress {
     /// Chat records read so far.
     pub read: u64,
     /// Lines learned so far (records that survived cleaning).
     pub learned: u64,
+    /// Records passed over because the plugin learned them live (part of `read`).
+    pub learned_live: u64,
 }
 
 /// Per-channel bookkeeping of [`train`] and of live learning.
@@ -255,8 +312,39 @@ pub struct TrainProgress {
 struct Progress {
     /// The log is learned up to here (exclusive of later rows).
     trained_to: Option<String>,
-    /// When live learning started in this channel: the log from then on was learned live.
+    /// When the running plugin began learning this channel live: the log from then on is
+    /// being learned live.
     live_since_ms: Option<i64>,
+    /// Earlier runs' live stretches, `[start, end]` in Unix milliseconds, merged, oldest
+    /// first; those before `trained_to` are dropped.
+    #[serde(default)]
+    live_spans: Vec<(i64, i64)>,
+}
+
+impl Progress {
+    /// Ends the open live stretch, if any, at `end_ms`.
+    fn close_live(&mut self, end_ms: i64) {
+        let Some(start) = self.live_since_ms.take() else {
+            return;
+        };
+        self.live_spans.push((start, end_ms.max(start)));
+        self.live_spans.sort_unstable();
+        let mut merged: Vec<(i64, i64)> = Vec::with_capacity(self.live_spans.len());
+        for (start, end) in self.live_spans.drain(..) {
+            match merged.last_mut() {
+                Some(last) if start <= last.1 => last.1 = last.1.max(end),
+                _ => merged.push((start, end)),
+            }
+        }
+        self.live_spans = merged;
+    }
+
+    /// Whether a row stamped `ms` falls in a closed live stretch.
+    fn learned_live(&self, ms: i64) -> bool {
+        self.live_spans
+            .iter()
+            .any(|&(start, end)| start <= ms && ms <= end)
+    }
 }
 
 fn progress_key(channel: &str) -> String {
@@ -266,6 +354,10 @@ fn progress_key(channel: &str) -> String {
 /// Learns every channel's stored chat log into the markov namespace (`markov`) of `store`,
 /// continuing where the previous run stopped and stopping where live learning began.
 /// `progress` is called after every page.
+///
+/// Only rows logged before this run started are read: later ones are left to the next run,
+/// or were learned live. A bot running meanwhile keeps its chains and learns on; it sees the
+/// trained lines from its next start.
 pub async fn train(
     store: Arc<dyn Store>,
     config: &MarkovConfig,
@@ -273,38 +365,54 @@ pub async fn train(
     mut progress: impl FnMut(TrainProgress),
 ) -> Result<TrainProgress, MarkovError> {
     let ns = NamespacedStore::new(store.clone(), "markov");
-    let mut brain = Brain::load(ns.clone(), config.order).await?;
-    let mut done = TrainProgress {
-        read: 0,
-        learned: 0,
-    };
+    let mut brain = Brain::load_as(ns.clone(), config.order, Writer::Train).await?;
+    let started_ms = botkit::event::now_millis();
+    let mut done = TrainProgress::default();
     for channel in store.chat_channels().await? {
         let key = channel.to_string();
-        let state: Progress = ns.get(&progress_key(&key)).await?.unwrap_or_default();
+        let mut state: Progress = ns.get(&progress_key(&key)).await?.unwrap_or_default();
         let mut cursor = state
             .trained_to
             .as_deref()
             .and_then(|c| c.parse::<ChatCursor>().ok())
             .unwrap_or(ChatCursor::START);
-        let until = state.live_since_ms.unwrap_or(i64::MAX);
-        'pages: loop {
+        let mut until = state
+            .live_since_ms
+            .map_or(started_ms, |t| t.min(started_ms));
+        loop {
             let page = store.chat_range(&channel, cursor, 1000).await?;
+            // Live learning may begin (or a run end) while this runs: read the marks again
+            // for every page.
+            if let Some(fresh) = ns.get::<Progress>(&progress_key(&key)).await? {
+                if let Some(live) = fresh.live_since_ms {
+                    until = until.min(live);
+                }
+                state = fresh;
+            }
+            let mut reached_until = false;
             for record in &page.records {
                 if record.timestamp_ms >= until {
-                    break 'pages;
+                    reached_until = true;
+                    break;
                 }
                 done.read += 1;
+                if state.learned_live(record.timestamp_ms) {
+                    done.learned_live += 1;
+                    continue;
+                }
                 let own = record.user_name.eq_ignore_ascii_case(bot_name);
                 if let (false, Some(line)) = (own, clean(&record.text, config, bot_name)) {
                     brain.learn(&channel, &line);
                     done.learned += 1;
                 }
             }
+            // Persist before moving on, also when stopping mid-page: the progress mark
+            // written below covers these rows, so they must be stored first.
             brain.persist().await?;
             progress(done);
             match page.next {
-                Some(next) => cursor = next,
-                None => break,
+                Some(next) if !reached_until => cursor = next,
+                _ => break,
             }
         }
         // Next time, start after the last row read (or where this run began).
@@ -327,6 +435,9 @@ pub async fn train(
         ns.update(&progress_key(&key), |p: Option<Progress>| {
             let mut p = p.unwrap_or_default();
             p.trained_to = Some(trained_to.to_string());
+            // Spans wholly before the mark are behind training for good.
+            p.live_spans
+                .retain(|&(_, end)| end >= trained_to.timestamp_ms());
             p
         })
         .await?;
@@ -526,10 +637,47 @@ impl Plugin for Markov {
         *lock(&self.inner.rng) = config
             .seed
             .map_or_else(fastrand::Rng::new, fastrand::Rng::with_seed);
-        let brain = Brain::load(ctx.store(), config.order)
+        // A live stretch still open was left by a run that did not stop cleanly: it ended
+        // no later than now (its logger, in the same process, logged nothing since).
+        let store = ctx.store();
+        let now = botkit::event::now_millis();
+        for key in store.keys("progress/").await? {
+            let open = store
+                .get::<Progress>(&key)
+                .await?
+                .is_some_and(|p| p.live_since_ms.is_some());
+            if !open {
+                continue;
+            }
+            store
+                .update(&key, |p: Option<Progress>| {
+                    let mut p = p.unwrap_or_default();
+                    p.close_live(now);
+                    p
+                })
+                .await?;
+        }
+        lock(&self.inner.live).clear();
+        let brain = Brain::load(store, config.order)
             .await
             .map_err(|MarkovError::Store(e)| e)?;
         *self.inner.brain.lock().await = Some(brain);
+        Ok(())
+    }
+
+    async fn stop(&self, ctx: &Context) -> Result<()> {
+        // Close this run's live stretches: `train` may learn what is logged from now on.
+        let channels: Vec<String> = lock(&self.inner.live).drain().collect();
+        let now = botkit::event::now_millis();
+        for key in channels {
+            ctx.store()
+                .update(&progress_key(&key), |p: Option<Progress>| {
+                    let mut p = p.unwrap_or_default();
+                    p.close_live(now);
+                    p
+                })
+                .await?;
+        }
         Ok(())
     }
 
@@ -551,5 +699,34 @@ impl Plugin for Markov {
             "{lines} lines learned in {} channels",
             brain.channels.len()
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Progress;
+
+    #[test]
+    fn live_spans_close_merge_and_cover_their_ends() {
+        let mut p = Progress::default();
+        p.close_live(50);
+        assert!(p.live_spans.is_empty(), "nothing open, nothing closed");
+        p.live_since_ms = Some(10);
+        p.close_live(20);
+        p.live_since_ms = Some(40);
+        p.close_live(30); // a clock step back: the span is at least its start
+        p.live_since_ms = Some(15);
+        p.close_live(25); // overlaps the first
+        assert_eq!(p.live_spans, [(10, 25), (40, 40)]);
+        assert!(p.live_since_ms.is_none());
+        assert!(p.learned_live(10) && p.learned_live(25) && p.learned_live(40));
+        assert!(!p.learned_live(9) && !p.learned_live(26) && !p.learned_live(41));
+    }
+
+    #[test]
+    fn progress_written_before_spans_existed_still_reads() {
+        let p: Progress = toml::from_str("trained_to = \"5:1\"\nlive_since_ms = 7\n").unwrap();
+        assert_eq!(p.live_since_ms, Some(7));
+        assert!(p.live_spans.is_empty());
     }
 }

@@ -1,0 +1,96 @@
+//! The markov example as a user meets it: its README shows the source as it is, and the bot runs
+//! on piped stdin, keeping what it must in SQLite.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// A scratch directory removed on drop: the bot writes its database in its working directory.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(tag: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!(
+            "botkit-example-markov-{tag}-{}",
+            std::process::id()
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("scratch directory");
+        Self(dir)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn read(path: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(path);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+}
+
+#[test]
+fn readme_shows_the_source_verbatim() {
+    let readme = read("README.md");
+    // The file header (`//!` lines) introduces the file; the README has its own prose.
+    let code: String = read("src/main.rs")
+        .lines()
+        .skip_while(|l| l.starts_with("//!") || l.is_empty())
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert!(
+        readme.contains(&format!("```rust\n{code}```")),
+        "README.md must show src/main.rs verbatim; expected:\n{code}"
+    );
+}
+
+/// Runs the example in `dir` with `input` on stdin; its stdout.
+fn run(dir: &Path, input: &str) -> String {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_markov"))
+        .env_remove("RUST_LOG")
+        .current_dir(dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the example starts");
+    child
+        .stdin
+        .take()
+        .expect("stdin is piped")
+        .write_all(input.as_bytes())
+        .expect("write stdin");
+    let out = child.wait_with_output().expect("the example exits");
+    assert!(
+        out.status.success(),
+        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("UTF-8 output")
+}
+
+#[test]
+fn learns_the_chat_and_answers_after_a_restart() {
+    let dir = Scratch::new("run");
+    // Fewer lines than `speak_every`: the bot only listens.
+    let out = run(
+        &dir.0,
+        "the quick brown fox jumps\nhave a look at https://example.com\n",
+    );
+    assert_eq!(out, "", "silent until asked or ten messages in");
+    // A new process: what it learned comes back from markov.db.
+    let out = run(&dir.0, "!markov quick\n!markov have\n!markov zebra\n");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 3, "{out}");
+    assert_eq!(lines[0], "markovbot: quick brown fox jumps");
+    assert_eq!(
+        lines[1], "markovbot: have a look at",
+        "links are not learned"
+    );
+    assert!(lines[2].contains("nothing to say after"), "{out}");
+    assert!(dir.0.join("markov.db").exists());
+}
