@@ -5,8 +5,9 @@
 //! routed to the session of their target channel, checked against our rank
 //! ([`crate::actions`]), held back by the exact CyTube flood model ([`crate::flood`]) when
 //! they are chat, and written to that session's socket. The runtime's outgoing path splits
-//! text to the 320-character limit and applies the coarse GCRA limits from
-//! [`Platform::capabilities`] before `execute` is called.
+//! text to 320 characters and applies the coarse GCRA limits from
+//! [`Platform::capabilities`] before `execute` is called; [`crate::actions`] splits again
+//! where CyTube would still truncate (UTF-16 units, a reply's `name: ` prefix).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -119,15 +120,20 @@ impl CytubePlatform {
     /// Carries out `action` and says what happened, with a CyTube-specific error.
     pub async fn perform(&self, action: &Action) -> Result<Outcome, CytubeError> {
         let session = self.session_for(action)?;
-        let outgoing = session.with_state(|state| actions::build(action, state))?;
+        let parts = session.with_state(|state| actions::build(action, state))?;
         if !session.is_joined() {
             return Err(CytubeError::NotConnected(session.channel.clone()));
         }
-        if outgoing.counts_as_chat {
-            let antiflood = session.antiflood();
-            session.flood.lock().await.acquire(antiflood.as_ref()).await;
+        // One flood-guard lock for all parts: another action's parts never interleave.
+        let mut flood = session.flood.lock().await;
+        for outgoing in &parts {
+            if outgoing.counts_as_chat {
+                // Read per part: a rank or option change mid-way applies at once.
+                let antiflood = session.antiflood();
+                flood.acquire(antiflood.as_ref()).await;
+            }
+            session.send(&outgoing.frame)?;
         }
-        session.send(&outgoing.frame)?;
         Ok(Outcome::Done { message_id: None })
     }
 }

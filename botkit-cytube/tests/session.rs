@@ -3,9 +3,6 @@
 //! (by pid) when the test ends. Real time is used, with short heartbeat and backoff
 //! settings, because the peer runs on the wall clock.
 
-use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -21,94 +18,8 @@ use tokio::task::JoinHandle;
 
 const WAIT: Duration = Duration::from_secs(10);
 
-struct Peer {
-    child: Child,
-    port: u16,
-}
-
-impl Peer {
-    fn start(env: &[(&str, &str)]) -> Peer {
-        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/peer");
-        assert!(
-            dir.join("node_modules/socket.io").exists(),
-            "the test peer is not installed: run `npm ci --prefix botkit-cytube/tests/peer` (.ci/run does)"
-        );
-        let mut cmd = Command::new("node");
-        cmd.arg("server.js")
-            .current_dir(&dir)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        let mut child = cmd
-            .spawn()
-            .expect("node must be installed to run the test peer");
-        let stdout = child.stdout.take().expect("piped stdout");
-        let mut line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("peer prints its port");
-        let port = line
-            .trim()
-            .strip_prefix("PORT ")
-            .and_then(|p| p.parse().ok())
-            .unwrap_or_else(|| panic!("unexpected peer output {line:?}"));
-        Peer { child, port }
-    }
-
-    fn web(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-
-    fn ws(&self) -> String {
-        format!("ws://127.0.0.1:{}", self.port)
-    }
-
-    async fn control(&self, path: &str, query: &[(&str, &str)]) -> Value {
-        let url = format!("{}/control/{path}", self.web());
-        let url = reqwest::Url::parse_with_params(&url, query).expect("control URL");
-        reqwest::Client::new()
-            .get(url)
-            .send()
-            .await
-            .expect("control request")
-            .json()
-            .await
-            .expect("control answer is JSON")
-    }
-
-    /// The events the peer received, as `(user, event, args)`.
-    async fn log(&self) -> Vec<(String, String, Value)> {
-        let log = self.control("log", &[]).await;
-        log.as_array()
-            .into_iter()
-            .flatten()
-            .map(|e| {
-                (
-                    e["user"].as_str().unwrap_or_default().to_owned(),
-                    e["event"].as_str().unwrap_or_default().to_owned(),
-                    e["args"].clone(),
-                )
-            })
-            .collect()
-    }
-
-    async fn count(&self, event: &str) -> usize {
-        self.log()
-            .await
-            .iter()
-            .filter(|(_, e, _)| e == event)
-            .count()
-    }
-}
-
-impl Drop for Peer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+mod common;
+use common::Peer;
 
 struct Bot {
     platform: Arc<CytubePlatform>,

@@ -21,6 +21,7 @@
 //   /control/kick?user=N&reason=R
 //   /control/chat?chan=C&user=N&msg=M   a chat message from a (fake) user N
 //   /control/join?chan=C&user=N&rank=R  a fake user joins (addUser to everyone)
+//   /control/opts?chan=C&set=JSON       merge JSON into the channel options (channelOpts to all)
 "use strict";
 
 const http = require("http");
@@ -467,6 +468,12 @@ const httpServer = http.createServer((req, res) => {
       const u = { name: q("user"), rank: Number(q("rank") || 0), profile: { image: "", text: "" }, meta: { afk: false, muted: false } };
       ch.fakes.set(u.name, u);
       emitChannel(ch, "addUser", u);
+      return reply(200, { ok: true });
+    }
+    case "/control/opts": {
+      const ch = channel(q("chan"));
+      Object.assign(ch.opts, JSON.parse(q("set") || "{}"));
+      emitChannel(ch, "channelOpts", ch.opts);
       return reply(200, { ok: true });
     }
     default: return reply(404, { error: "not found" });
