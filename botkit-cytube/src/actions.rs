@@ -302,7 +302,7 @@ fn custom(name: &str, args: &Value, state: &ChannelState) -> Result<Outgoing, Cy
             Ok(command("/clear".to_owned()))
         }
         other => Err(CytubeError::Unsupported(format!(
-            "unknown CyTube action `{other}`; known: me, afk, queue, delete, move, jump, voteskip, kick, mute, unmute, clear"
+            "unknown CyTube action `{other}`; known: me, afk, queue, delete, move, jump, voteskip, kick, mute, unmute, clear, state"
         ))),
     }
 }

@@ -62,6 +62,10 @@ fn default_timeout_ms() -> u64 {
     15_000
 }
 
+fn default_state_interval_ms() -> u64 {
+    1_000
+}
+
 /// A CyTube instance's config.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -93,6 +97,10 @@ pub struct CytubeConfig {
     /// Timeout for connecting, the handshake and the login answer, in milliseconds.
     #[serde(default = "default_timeout_ms")]
     pub timeout_ms: u64,
+    /// Least time between two `channel.state` snapshots, in milliseconds; changes within
+    /// it are coalesced into one.
+    #[serde(default = "default_state_interval_ms")]
+    pub state_interval_ms: u64,
 }
 
 impl CytubeConfig {
@@ -108,7 +116,15 @@ impl CytubeConfig {
             auth_cookie: None,
             reconnect: default_reconnect(),
             timeout_ms: default_timeout_ms(),
+            state_interval_ms: default_state_interval_ms(),
         }
+    }
+
+    /// Uses another least time between two `channel.state` snapshots.
+    #[must_use]
+    pub fn state_interval(mut self, interval: Duration) -> Self {
+        self.state_interval_ms = u64::try_from(interval.as_millis()).unwrap_or(u64::MAX);
+        self
     }
 
     /// Adds a channel.
@@ -191,6 +207,11 @@ impl CytubeConfig {
             ));
         }
         Ok(rooms)
+    }
+
+    /// The snapshot interval as a [`Duration`].
+    pub fn state_interval_duration(&self) -> Duration {
+        Duration::from_millis(self.state_interval_ms)
     }
 
     /// The timeout as a [`Duration`].

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use botkit::action::{Action, Outcome};
+use botkit::action::{Action, ActionKind, Outcome};
 use botkit::config::PlatformSection;
 use botkit::platform::{Capabilities, Health, Platform, PlatformContext, PlatformError};
 use botkit::ratelimit::Limit;
@@ -120,6 +120,16 @@ impl CytubePlatform {
     /// Carries out `action` and says what happened, with a CyTube-specific error.
     pub async fn perform(&self, action: &Action) -> Result<Outcome, CytubeError> {
         let session = self.session_for(action)?;
+        if let ActionKind::Custom { name, .. } = &action.kind
+            && name == "state"
+        {
+            // Not a CyTube frame: the session publishes its snapshot on the bus now.
+            if !session.is_joined() {
+                return Err(CytubeError::NotConnected(session.channel.clone()));
+            }
+            session.request_state();
+            return Ok(Outcome::Done { message_id: None });
+        }
         let parts = session.with_state(|state| actions::build(action, state))?;
         if !session.is_joined() {
             return Err(CytubeError::NotConnected(session.channel.clone()));

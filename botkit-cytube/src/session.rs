@@ -38,7 +38,7 @@ use crate::discovery::{discover, websocket_url};
 use crate::error::CytubeError;
 use crate::events::ServerEvent;
 use crate::flood::{FloodGuard, Params};
-use crate::normalize::{Normalized, Normalizer};
+use crate::normalize::{Normalized, Normalizer, changes_state, snapshot_payload};
 use crate::state::ChannelState;
 
 /// Messages above this size make tungstenite drop the connection; between
@@ -61,6 +61,8 @@ pub(crate) struct Session {
     out: Mutex<Option<mpsc::UnboundedSender<String>>>,
     pub(crate) flood: tokio::sync::Mutex<FloodGuard>,
     status: Mutex<String>,
+    /// Asks the connection task for a `channel.state` snapshot now (the `state` action).
+    state_now: tokio::sync::Notify,
 }
 
 impl std::fmt::Debug for Session {
@@ -87,7 +89,14 @@ impl Session {
             out: Mutex::new(None),
             flood: tokio::sync::Mutex::new(FloodGuard::new()),
             status: Mutex::new("starting".to_owned()),
+            state_now: tokio::sync::Notify::new(),
         }
+    }
+
+    /// Has the connection publish a `channel.state` snapshot at once, outside the
+    /// coalescing interval.
+    pub(crate) fn request_state(&self) {
+        self.state_now.notify_one();
     }
 
     fn lock_normalizer(&self) -> std::sync::MutexGuard<'_, Normalizer> {
@@ -289,6 +298,12 @@ impl Session {
                 Some(text) = rx.recv() => {
                     sink.send(Message::Text(text.into())).await.map_err(ws_error)?;
                 }
+                _ = sleep_until(conn.state_due.unwrap_or(deadline)), if conn.state_due.is_some() => {
+                    conn.publish_state();
+                }
+                _ = self.state_now.notified(), if conn.phase == Phase::Joined => {
+                    conn.publish_state();
+                }
                 _ = sleep_until(deadline) => {
                     return Err(match &conn.open {
                         Some(open) if conn.connected => CytubeError::DeadLink(open.dead_after()),
@@ -363,6 +378,10 @@ struct Conn<'a> {
     outgoing: Vec<String>,
     finished: Option<Result<End, CytubeError>>,
     login_deadline: Option<Instant>,
+    /// When the last `channel.state` snapshot went out.
+    last_state: Option<Instant>,
+    /// When the next (coalesced) snapshot is due, if the state changed since the last.
+    state_due: Option<Instant>,
 }
 
 impl<'a> Conn<'a> {
@@ -380,6 +399,39 @@ impl<'a> Conn<'a> {
             outgoing: Vec::new(),
             finished: None,
             login_deadline: None,
+            last_state: None,
+            state_due: None,
+        }
+    }
+
+    /// Publishes the whole channel state on `channel.state`.
+    fn publish_state(&mut self) {
+        self.state_due = None;
+        self.last_state = Some(Instant::now());
+        let payload = snapshot_payload(self.session.lock_normalizer().state());
+        let source = self.ctx.source(Some(&self.session.channel));
+        match Event::platform(source, "channel.state", payload) {
+            Ok(event) => {
+                if let Err(error) = self.ctx.publish(event) {
+                    tracing::debug!(%error, "publish failed");
+                }
+            }
+            Err(error) => tracing::warn!(%error, "channel.state not published"),
+        }
+    }
+
+    /// The state changed: publish a snapshot now if none went out within the interval
+    /// (leading edge), else once the interval has passed (trailing edge), so a burst of
+    /// playlist changes costs at most one snapshot per interval.
+    fn state_changed(&mut self) {
+        if self.state_due.is_some() {
+            return;
+        }
+        let now = Instant::now();
+        let interval = self.settings.config.state_interval_duration();
+        match self.last_state {
+            Some(last) if now < last + interval => self.state_due = Some(last + interval),
+            _ => self.publish_state(),
         }
     }
 
@@ -505,11 +557,14 @@ impl<'a> Conn<'a> {
         };
         self.session_rules(&event);
         let normalized = self.session.lock_normalizer().handle(&event);
+        let mut state_changed = self.phase == Phase::Joined && changes_state(&event);
         if self.phase == Phase::Joining && matches!(event, ServerEvent::UserList(_)) {
             self.phase = Phase::Joined;
             self.session.joined.store(true, Ordering::Release);
             self.session.set_status("joined");
             tracing::info!(channel = %self.session.channel, "joined the CyTube channel");
+            // The first snapshot, right after `channel.joined`.
+            state_changed = true;
         }
         let mut args = Some(args);
         let count = normalized.len();
@@ -520,6 +575,9 @@ impl<'a> Conn<'a> {
                 args.clone().unwrap_or_default()
             };
             self.publish(n, name, args);
+        }
+        if state_changed {
+            self.state_changed();
         }
     }
 

@@ -7,7 +7,9 @@
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
+use botkit::action::{Action, ActionKind};
 use botkit::bus::{Subscriber, Subscription};
+use botkit::event::{Event, Payload, Source};
 use botkit::runtime::{Bot, BotHandle};
 use botkit::{Command, CommandSpec, Plugin};
 use botkit_cytube::{CytubeConfig, CytubePlatform, RoomConfig};
@@ -174,6 +176,59 @@ async fn the_bot_answers_through_the_runtime_and_splits_long_answers() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(said(&peer, "rtbot", 0).await.len(), 1 + parts.len());
     assert_eq!(peer.count("cooldown").await, 0);
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn a_plugin_gets_the_channel_state_through_the_bus() {
+    let peer = Peer::start(&[]);
+    let bot = Running::start(
+        CytubeConfig::new(peer.ws())
+            .room(RoomConfig::new("lab"))
+            .user("statebot")
+            .state_interval(Duration::from_secs(60)),
+        "lab",
+    )
+    .await;
+    let bus = bot.handle.bus().clone();
+    let mut states = bus
+        .subscribe(Subscription::to("platform.cytube.channel.state"))
+        .expect("subscribe");
+    peer.control("join", &[("chan", "lab"), ("user", "alice"), ("rank", "0")])
+        .await;
+    // What `Context::act` does: a request on action.cytube.state, answered with an outcome.
+    let action = Action::new(
+        Source::new("cytube", "main", Some("lab")),
+        ActionKind::Custom {
+            name: "state".into(),
+            args: serde_json::Value::Null,
+        },
+    );
+    let request = Event::new(
+        action.topic().expect("topic"),
+        action.target.clone(),
+        Payload::Action(action),
+    );
+    let reply = bus.request(request, WAIT).await.expect("an answer");
+    assert!(
+        matches!(&reply.payload, Payload::Outcome(o) if o.is_done()),
+        "{reply:?}"
+    );
+    // The join's snapshot is older than alice; the requested one (within the 60 s interval)
+    // has her.
+    let fresh = tokio::time::timeout(WAIT, async {
+        loop {
+            let ev = states.recv().await.expect("bus open");
+            if let Payload::ChannelState(state) = &ev.payload
+                && state["users"]["alice"].is_object()
+            {
+                return state.clone();
+            }
+        }
+    })
+    .await
+    .expect("a snapshot with alice");
+    assert_eq!(fresh["me"], "statebot");
     bot.stop().await;
 }
 

@@ -636,3 +636,87 @@ async fn one_account_in_several_channels() {
     assert_eq!(peer.count("chatMsg").await, 2);
     bot.stop().await;
 }
+
+/// The `channel.state` snapshots in `events` seen within `window`.
+async fn snapshots(bot: &mut Bot, window: Duration) -> Vec<Arc<Event>> {
+    let mut seen = Vec::new();
+    let _ = tokio::time::timeout(window, async {
+        while let Some(ev) = bot.events.recv().await {
+            if ev.topic.as_str() == "platform.cytube.channel.state" {
+                seen.push(ev);
+            }
+        }
+    })
+    .await;
+    seen
+}
+
+fn snapshot_json(ev: &Event) -> &Value {
+    match &ev.payload {
+        Payload::ChannelState(v) => v,
+        other => panic!("channel.state carries {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn channel_state_snapshots_are_published_and_coalesced() {
+    let peer = Peer::start(&[]);
+    let mut bot = Bot::start(
+        CytubeConfig::new(peer.ws())
+            .room(RoomConfig::new("lab"))
+            .user("stater")
+            .state_interval(Duration::from_millis(500)),
+    );
+    // The join's `playlist` frame is a playlist.snapshot, and a channel.state follows the
+    // join (priorities may reorder the three).
+    let (mut playlist, mut joined, mut first) = (None, false, None);
+    while playlist.is_none() || !joined || first.is_none() {
+        let ev = bot
+            .next("the join's events", |e| {
+                let t = e.topic.as_str();
+                t.ends_with("playlist.snapshot")
+                    || t.ends_with("channel.joined")
+                    || t.ends_with("channel.state")
+            })
+            .await;
+        match ev.topic.as_str() {
+            "platform.cytube.playlist.snapshot" => playlist = Some(ev),
+            "platform.cytube.channel.joined" => joined = true,
+            _ => first = first.or(Some(ev)),
+        }
+    }
+    let playlist = playlist.expect("seen");
+    assert!(matches!(&playlist.payload, Payload::PlaylistSnapshot(items) if items.is_empty()));
+    let first = first.expect("seen");
+    let state = snapshot_json(&first);
+    assert_eq!(state["me"], "stater");
+    assert!(state["users"]["stater"].is_object(), "{state}");
+    assert_eq!(state["options"]["chat_antiflood"], false);
+
+    // 60 items queued at once (180 frames): a couple of snapshots, the last one complete.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    peer.control("queue", &[("chan", "lab"), ("n", "60")]).await;
+    let burst = snapshots(&mut bot, Duration::from_millis(1500)).await;
+    assert!(
+        (1..=3).contains(&burst.len()),
+        "{} snapshots for one burst",
+        burst.len()
+    );
+    let last = snapshot_json(burst.last().expect("a snapshot"));
+    assert_eq!(last["playlist"].as_array().map(Vec::len), Some(60));
+    assert_eq!(last["current_uid"], 0);
+
+    // A plugin that starts late asks for the state with the `state` action.
+    bot.custom("lab", "state", Value::Null)
+        .await
+        .expect("state action");
+    let asked = snapshots(&mut bot, Duration::from_millis(300)).await;
+    assert_eq!(asked.len(), 1, "the snapshot answers at once");
+    assert_eq!(
+        snapshot_json(&asked[0])["playlist"]
+            .as_array()
+            .map(Vec::len),
+        Some(60)
+    );
+    bot.stop().await;
+}

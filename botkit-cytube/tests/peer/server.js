@@ -22,6 +22,7 @@
 //   /control/chat?chan=C&user=N&msg=M   a chat message from a (fake) user N
 //   /control/join?chan=C&user=N&rank=R  a fake user joins (addUser to everyone)
 //   /control/opts?chan=C&set=JSON       merge JSON into the channel options (channelOpts to all)
+//   /control/queue?chan=C&n=N           a fake user queues N items at once (a playlist burst)
 "use strict";
 
 const http = require("http");
@@ -468,6 +469,18 @@ const httpServer = http.createServer((req, res) => {
       const u = { name: q("user"), rank: Number(q("rank") || 0), profile: { image: "", text: "" }, meta: { afk: false, muted: false } };
       ch.fakes.set(u.name, u);
       emitChannel(ch, "addUser", u);
+      return reply(200, { ok: true });
+    }
+    case "/control/queue": {
+      const ch = channel(q("chan"));
+      for (let i = 0; i < Number(q("n") || 1); i++) {
+        const item = { media: mediaFor({ id: "bulk" + ch.uid, type: "yt" }), uid: ch.uid++, temp: false, queueby: "bulker" };
+        const after = ch.playlist.length ? ch.playlist[ch.playlist.length - 1].uid : "prepend";
+        ch.playlist.push(item);
+        emitChannel(ch, "queue", { item, after });
+        emitChannel(ch, "setPlaylistMeta", playlistMeta(ch));
+        if (!ch.current) play(ch, item);
+      }
       return reply(200, { ok: true });
     }
     case "/control/opts": {
