@@ -13,6 +13,7 @@
 //! `server` may also be the socket.io server itself (`ws://127.0.0.1:1337` or `wss://…`),
 //! which skips discovery. Secrets are [`Secret`]s: they never appear in `Debug` or logs.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use botkit::backoff::BackoffPolicy;
@@ -101,6 +102,10 @@ pub struct CytubeConfig {
     /// it are coalesced into one.
     #[serde(default = "default_state_interval_ms")]
     pub state_interval_ms: u64,
+    /// PEM files with extra root certificates to trust for `https://`/`wss://` (a
+    /// self-hosted CyTube with its own CA); the public web roots are always trusted.
+    #[serde(default)]
+    pub tls_roots: Vec<PathBuf>,
 }
 
 impl CytubeConfig {
@@ -117,7 +122,15 @@ impl CytubeConfig {
             reconnect: default_reconnect(),
             timeout_ms: default_timeout_ms(),
             state_interval_ms: default_state_interval_ms(),
+            tls_roots: Vec::new(),
         }
+    }
+
+    /// Also trusts the root certificates in the PEM file at `path`.
+    #[must_use]
+    pub fn tls_root(mut self, path: impl Into<PathBuf>) -> Self {
+        self.tls_roots.push(path.into());
+        self
     }
 
     /// Uses another least time between two `channel.state` snapshots.

@@ -14,6 +14,7 @@ pub mod normalize;
 pub mod platform;
 mod session;
 pub mod state;
+pub mod tls;
 
 pub use codec::{Frame, FrameError, OpenInfo, SocketPacket};
 pub use config::{CytubeConfig, RoomConfig};

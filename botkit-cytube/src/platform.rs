@@ -27,6 +27,7 @@ use crate::error::CytubeError;
 use crate::normalize::PLATFORM;
 use crate::session::{Session, Settings};
 use crate::state::ChannelState;
+use crate::tls::ExtraRoots;
 
 /// CyTube's chat length limit (`max-chat-message-length`, default 320); longer messages
 /// are truncated by the server, so the runtime splits them.
@@ -65,13 +66,18 @@ impl CytubePlatform {
                 (name.clone(), Arc::new(Session::new(name, room.password)))
             })
             .collect();
-        let http = reqwest::Client::builder()
-            .user_agent(concat!("botkit-cytube/", env!("CARGO_PKG_VERSION")))
+        let roots = ExtraRoots::load(&config.tls_roots)?;
+        let tls = roots.rustls_config()?;
+        let http = roots
+            .http_client(
+                reqwest::Client::builder()
+                    .user_agent(concat!("botkit-cytube/", env!("CARGO_PKG_VERSION"))),
+            )?
             .build()
             .map_err(|e| CytubeError::Config(format!("HTTP client: {e}")))?;
         Ok(Self {
             id: id.into(),
-            settings: Arc::new(Settings { config, http }),
+            settings: Arc::new(Settings { config, http, tls }),
             sessions,
             first,
         })

@@ -50,6 +50,8 @@ const WS_MAX_MESSAGE: usize = 4 * MAX_FRAME_LEN;
 pub(crate) struct Settings {
     pub(crate) config: CytubeConfig,
     pub(crate) http: reqwest::Client,
+    /// TLS for `wss://`: public roots plus the configured extra roots.
+    pub(crate) tls: Arc<tokio_rustls::rustls::ClientConfig>,
 }
 
 /// One channel's session, shared between its connection task and `execute`.
@@ -245,7 +247,13 @@ impl Session {
         let ws_config = WebSocketConfig::default()
             .max_message_size(Some(WS_MAX_MESSAGE))
             .max_frame_size(Some(WS_MAX_MESSAGE));
-        let connect = tokio_tungstenite::connect_async_with_config(request, Some(ws_config), true);
+        let connector = tokio_tungstenite::Connector::Rustls(settings.tls.clone());
+        let connect = tokio_tungstenite::connect_async_tls_with_config(
+            request,
+            Some(ws_config),
+            true,
+            Some(connector),
+        );
         let (ws, _) = tokio::select! {
             r = timeout(limit, connect) => r
                 .map_err(|_| CytubeError::Transport(format!("connecting to {url} timed out")))?

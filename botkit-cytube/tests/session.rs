@@ -720,3 +720,65 @@ async fn channel_state_snapshots_are_published_and_coalesced() {
     );
     bot.stop().await;
 }
+
+#[tokio::test]
+async fn discovery_prefers_the_secure_server_and_chats_over_wss() {
+    let peer = Peer::start(&[("PEER_TLS", "1")]);
+    // /socketconfig lists a plain entry first (which cannot connect) and a secure one.
+    let mut bot = Bot::start(
+        CytubeConfig::new(peer.web())
+            .room(RoomConfig::new("labchan"))
+            .user("ownerbot")
+            .password("hunter22")
+            .tls_root(common::ca_path()),
+    );
+    bot.joined("labchan").await;
+    assert_eq!(
+        bot.platform.channel_state("labchan").map(|s| s.my_rank),
+        Some(5.0)
+    );
+    peer.control(
+        "chat",
+        &[("chan", "labchan"), ("user", "alice"), ("msg", "over tls")],
+    )
+    .await;
+    let ev = bot
+        .next("chat over wss", is("platform.cytube.chat.message"))
+        .await;
+    assert_eq!(ev.payload.chat().map(|m| m.text.as_str()), Some("over tls"));
+    bot.act(
+        "labchan",
+        ActionKind::Say {
+            text: "secure hello".into(),
+        },
+    )
+    .await
+    .expect("say over wss");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let log = peer.log().await;
+    assert!(
+        log.iter()
+            .any(|(u, e, a)| u == "ownerbot" && e == "chatMsg" && a["msg"] == "secure hello")
+    );
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn an_untrusted_certificate_is_a_clear_connection_error() {
+    let peer = Peer::start(&[("PEER_TLS", "1")]);
+    // No tls_root: the peer's private CA is not trusted.
+    let mut bot = Bot::start(
+        CytubeConfig::new(peer.ws())
+            .room(RoomConfig::new("lab"))
+            .user("nobody"),
+    );
+    let down = bot
+        .next("connection.down", is("platform.cytube.connection.down"))
+        .await;
+    assert!(
+        matches!(&down.payload, Payload::ConnectionDown { reason } if reason.to_lowercase().contains("certificate")),
+        "{down:?}"
+    );
+    assert!(!bot.platform.is_joined("lab"));
+    bot.stop().await;
+}

@@ -12,6 +12,12 @@ pub struct Peer {
     child: Child,
     /// The port the peer listens on (127.0.0.1).
     pub port: u16,
+    tls: bool,
+}
+
+/// The test CA that signed the TLS peer's certificate.
+pub fn ca_path() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/peer/ca.pem")
 }
 
 impl Peer {
@@ -42,21 +48,28 @@ impl Peer {
             .strip_prefix("PORT ")
             .and_then(|p| p.parse().ok())
             .unwrap_or_else(|| panic!("unexpected peer output {line:?}"));
-        Peer { child, port }
+        let tls = env.iter().any(|(k, v)| *k == "PEER_TLS" && *v == "1");
+        Peer { child, port, tls }
     }
 
     pub fn web(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://127.0.0.1:{}", self.port)
     }
 
     pub fn ws(&self) -> String {
-        format!("ws://127.0.0.1:{}", self.port)
+        let scheme = if self.tls { "wss" } else { "ws" };
+        format!("{scheme}://127.0.0.1:{}", self.port)
     }
 
     pub async fn control(&self, path: &str, query: &[(&str, &str)]) -> Value {
         let url = format!("{}/control/{path}", self.web());
         let url = reqwest::Url::parse_with_params(&url, query).expect("control URL");
-        reqwest::Client::new()
+        let ca = std::fs::read(ca_path()).expect("the test CA");
+        reqwest::Client::builder()
+            .tls_certs_merge(reqwest::Certificate::from_pem_bundle(&ca).expect("PEM"))
+            .build()
+            .expect("client")
             .get(url)
             .send()
             .await

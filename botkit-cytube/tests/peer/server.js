@@ -10,7 +10,11 @@
 // Usage: node server.js            -> prints "PORT <n>" once listening on 127.0.0.1
 // Env:   PEER_PING_INTERVAL, PEER_PING_TIMEOUT (ms; CyTube uses 25000 / 120000),
 //        PEER_GUEST_DELAY_MS (guest logins per IP; default 0 = off),
-//        PEER_CONNECT_BURST (connects allowed per IP before `44 Rate limit exceeded`).
+//        PEER_CONNECT_BURST (connects allowed per IP before `44 Rate limit exceeded`),
+//        PEER_TLS=1: serve HTTPS/WSS with server-cert.pem (signed by ca.pem, valid for
+//        127.0.0.1 until 2125; generated once for these tests, the key is no secret), and
+//        advertise in /socketconfig an insecure entry first and the secure one second, as
+//        a real deployment with both ports does.
 // Test control (HTTP GET on the same port):
 //   /control/log               JSON list of every event clients sent, and cooldowns emitted
 //   /control/kill              destroy every TCP connection (like a crashed server: 1006)
@@ -25,7 +29,10 @@
 //   /control/queue?chan=C&n=N           a fake user queues N items at once (a playlist burst)
 "use strict";
 
+const fs = require("fs");
 const http = require("http");
+const https = require("https");
+const path = require("path");
 const { Server } = require("socket.io");
 
 const env = (k, d) => (process.env[k] !== undefined ? Number(process.env[k]) : d);
@@ -33,6 +40,7 @@ const PING_INTERVAL = env("PEER_PING_INTERVAL", 25000);
 const PING_TIMEOUT = env("PEER_PING_TIMEOUT", 120000);
 const GUEST_DELAY = env("PEER_GUEST_DELAY_MS", 0);
 const CONNECT_BURST = env("PEER_CONNECT_BURST", 1e9);
+const TLS = process.env.PEER_TLS === "1";
 
 const NAME_RE = /^[\w-]{1,20}$/;
 const CHAN_RE = /^[\w-]{1,30}$/;
@@ -417,7 +425,7 @@ function wire(s) {
   s.on("disconnect", () => { if (!s.data.kicked) leave(s); });
 }
 
-const httpServer = http.createServer((req, res) => {
+const handler = (req, res) => {
   const url = new URL(req.url, "http://127.0.0.1");
   const reply = (status, body) => {
     res.writeHead(status, { "Content-Type": "application/json" });
@@ -427,7 +435,10 @@ const httpServer = http.createServer((req, res) => {
   if (cfg) {
     if (!CHAN_RE.test(cfg[1])) return reply(404, { error: `Channel "${cfg[1]}" does not exist.` });
     const port = httpServer.address().port;
-    return reply(200, { servers: [{ url: `http://127.0.0.1:${port}`, secure: false }] });
+    const servers = [{ url: `http://127.0.0.1:${port}`, secure: false }];
+    // The plain entry points at the TLS port: a client that picks it cannot connect.
+    if (TLS) servers.push({ url: `https://127.0.0.1:${port}`, secure: true });
+    return reply(200, { servers });
   }
   const q = (k) => url.searchParams.get(k);
   const all = () => [...io.of("/").sockets.values()];
@@ -491,7 +502,14 @@ const httpServer = http.createServer((req, res) => {
     }
     default: return reply(404, { error: "not found" });
   }
-});
+};
+
+const httpServer = TLS
+  ? https.createServer({
+      key: fs.readFileSync(path.join(__dirname, "server-key.pem")),
+      cert: fs.readFileSync(path.join(__dirname, "server-cert.pem")),
+    }, handler)
+  : http.createServer(handler);
 
 const io = new Server(httpServer, {
   pingInterval: PING_INTERVAL,
