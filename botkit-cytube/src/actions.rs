@@ -38,9 +38,9 @@ pub struct Outgoing {
 fn default_permission(node: &str) -> f64 {
     match node {
         "chat" => 0.0,
-        "voteskip" => -1.0,
+        "voteskip" | "pollvote" | "seeplaylist" => -1.0,
         "playlistadd" | "playlistnext" | "playlistmove" | "playlistjump" | "playlistaddlive"
-        | "mute" | "kick" => 1.5,
+        | "mute" | "kick" | "pollctl" => 1.5,
         "playlistdelete" | "settemp" | "ban" | "chatclear" | "leaderctl" | "playlistaddrawfile" => {
             2.0
         }
@@ -301,10 +301,105 @@ fn custom(name: &str, args: &Value, state: &ChannelState) -> Result<Outgoing, Cy
             require(state, "chatclear", "clearing the chat")?;
             Ok(command("/clear".to_owned()))
         }
+        "playlist" => {
+            // CyTube answers with `setPlaylistMeta`, `playlist` and `setCurrent`, which
+            // refresh the state; the platform holds it to CyTube's once per 60 s.
+            require(state, "seeplaylist", "requesting the playlist")?;
+            Ok(other("requestPlaylist", None))
+        }
+        "poll" => {
+            require(state, "pollctl", "opening a poll")?;
+            poll(args)
+        }
+        "close_poll" => {
+            require(state, "pollctl", "closing a poll")?;
+            if state.poll.is_none() {
+                return Err(CytubeError::Refused(
+                    "there is no open poll to close".into(),
+                ));
+            }
+            Ok(other("closePoll", None))
+        }
+        "vote" => {
+            require(state, "pollvote", "voting")?;
+            let option = match args {
+                Value::Number(_) => args.as_u64(),
+                _ => args.get("option").and_then(Value::as_u64),
+            }
+            .ok_or_else(|| CytubeError::Refused("`vote` needs an `option` index".into()))?;
+            let Some(open) = &state.poll else {
+                return Err(CytubeError::Refused(
+                    "there is no open poll to vote in".into(),
+                ));
+            };
+            if option >= open.options.len() as u64 {
+                return Err(CytubeError::Refused(format!(
+                    "the poll has {} options; `option` {option} is out of range (it counts from 0)",
+                    open.options.len()
+                )));
+            }
+            Ok(other("vote", Some(json!({ "option": option }))))
+        }
+        "leader" => {
+            // CyTube kicks a client that assigns a leader without `leaderctl`.
+            require(state, "leaderctl", "assigning the leader")?;
+            let name = match args {
+                Value::String(s) => s.trim(),
+                _ => args
+                    .get("user")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .trim(),
+            };
+            if !name.is_empty() && state.user(name).is_none() {
+                return Err(CytubeError::Refused(format!(
+                    "`{name}` is not in the channel; the leader must be present"
+                )));
+            }
+            Ok(other("assignLeader", Some(json!({ "name": name }))))
+        }
         other => Err(CytubeError::Unsupported(format!(
-            "unknown CyTube action `{other}`; known: me, afk, queue, delete, move, jump, voteskip, kick, mute, unmute, clear, state"
+            "unknown CyTube action `{other}`; known: me, afk, queue, delete, move, jump, voteskip, kick, mute, unmute, clear, playlist, poll, close_poll, vote, leader, state"
         ))),
     }
+}
+
+/// CyTube's poll bounds (`poll.max-options`, the timeout range).
+const MAX_POLL_OPTIONS: usize = 50;
+const MAX_POLL_TIMEOUT_SECS: u64 = 86_400;
+
+/// `newPoll {title, opts, obscured, timeout?}` from `{title, options, obscured?, timeout?}`.
+fn poll(args: &Value) -> Result<Outgoing, CytubeError> {
+    let title = arg_str(args, "title")
+        .ok_or_else(|| CytubeError::Refused("`poll` needs a `title`".into()))?;
+    let options: Vec<&str> = args
+        .get("options")
+        .and_then(Value::as_array)
+        .map(|opts| opts.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    if options.is_empty() || options.len() > MAX_POLL_OPTIONS {
+        return Err(CytubeError::Refused(format!(
+            "`poll` needs 1 to {MAX_POLL_OPTIONS} `options` (strings); got {}",
+            options.len()
+        )));
+    }
+    let mut frame = json!({
+        "title": title,
+        "opts": options,
+        "obscured": args.get("obscured").and_then(Value::as_bool).unwrap_or(false),
+    });
+    if let Some(timeout) = args.get("timeout") {
+        let secs = timeout
+            .as_u64()
+            .filter(|s| (1..=MAX_POLL_TIMEOUT_SECS).contains(s))
+            .ok_or_else(|| {
+                CytubeError::Refused(format!(
+                    "`timeout` is in seconds, 1 to {MAX_POLL_TIMEOUT_SECS}"
+                ))
+            })?;
+        frame["timeout"] = json!(secs);
+    }
+    Ok(other("newPoll", Some(frame)))
 }
 
 #[cfg(test)]
@@ -451,6 +546,68 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("custom embed"), "{err}");
+    }
+
+    #[test]
+    fn poll_leader_and_playlist_actions() {
+        let mut s = state(1.5);
+        let open = build(
+            &custom_act(
+                "poll",
+                json!({"title": "best?", "options": ["a", "b"], "timeout": 30}),
+            ),
+            &s,
+        )
+        .unwrap();
+        assert_eq!(
+            open.frame.encode(),
+            r#"42["newPoll",{"obscured":false,"opts":["a","b"],"timeout":30,"title":"best?"}]"#
+        );
+        assert!(
+            build(
+                &custom_act("poll", json!({"title": "x", "options": []})),
+                &s
+            )
+            .is_err()
+        );
+        assert!(
+            build(&custom_act("vote", json!({"option": 0})), &s).is_err(),
+            "no poll yet"
+        );
+        s.apply(&ServerEvent::decode(
+            "newPoll",
+            &[json!({"title": "best?", "options": ["a", "b"], "counts": [0, 0], "initiator": "x", "timestamp": 1})],
+        ).unwrap());
+        let vote = build(&custom_act("vote", json!({"option": 1})), &s).unwrap();
+        assert_eq!(vote.frame.encode(), r#"42["vote",{"option":1}]"#);
+        let err = build(&custom_act("vote", json!(2)), &s).unwrap_err();
+        assert!(err.to_string().contains("out of range"), "{err}");
+        assert_eq!(
+            build(&custom_act("close_poll", Value::Null), &s)
+                .unwrap()
+                .frame
+                .encode(),
+            r#"42["closePoll"]"#
+        );
+        // leaderctl is 2 by default: refused at 1.5 (CyTube would kick us).
+        let err = build(&custom_act("leader", json!({"user": ""})), &s).unwrap_err();
+        assert!(err.to_string().contains("permission `leaderctl`"), "{err}");
+        let mods = state(2.0);
+        assert_eq!(
+            build(&custom_act("leader", json!("")), &mods)
+                .unwrap()
+                .frame
+                .encode(),
+            r#"42["assignLeader",{"name":""}]"#
+        );
+        assert!(build(&custom_act("leader", json!({"user": "ghost"})), &mods).is_err());
+        assert_eq!(
+            build(&custom_act("playlist", Value::Null), &state(-1.0))
+                .unwrap()
+                .frame
+                .encode(),
+            r#"42["requestPlaylist"]"#
+        );
     }
 
     #[test]

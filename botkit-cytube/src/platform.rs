@@ -33,6 +33,9 @@ use crate::tls::ExtraRoots;
 /// are truncated by the server, so the runtime splits them.
 pub const MAX_MESSAGE_LEN: usize = 320;
 
+/// CyTube's `REQ_PLAYLIST_THROTTLE`: one `requestPlaylist` per 60 s.
+const PLAYLIST_REQUEST_EVERY: Duration = Duration::from_secs(60);
+
 /// A CyTube account in one or more channels.
 pub struct CytubePlatform {
     id: String,
@@ -139,6 +142,24 @@ impl CytubePlatform {
         let parts = session.with_state(|state| actions::build(action, state))?;
         if !session.is_joined() {
             return Err(CytubeError::NotConnected(session.channel.clone()));
+        }
+        if matches!(&action.kind, ActionKind::Custom { name, .. } if name == "playlist") {
+            // CyTube answers a second request within 60 s with an error; say so here.
+            let mut last = session
+                .playlist_requested
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            let now = tokio::time::Instant::now();
+            if let Some(at) = *last
+                && now < at + PLAYLIST_REQUEST_EVERY
+            {
+                let left = (at + PLAYLIST_REQUEST_EVERY).saturating_duration_since(now);
+                return Err(CytubeError::Refused(format!(
+                    "CyTube allows one playlist request per 60 s; try again in {} s (the state's playlist is kept current anyway)",
+                    left.as_secs() + 1
+                )));
+            }
+            *last = Some(now);
         }
         // One flood-guard lock for all parts: another action's parts never interleave.
         let mut flood = session.flood.lock().await;

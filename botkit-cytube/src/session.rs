@@ -65,6 +65,8 @@ pub(crate) struct Session {
     status: Mutex<String>,
     /// Asks the connection task for a `channel.state` snapshot now (the `state` action).
     state_now: tokio::sync::Notify,
+    /// When `requestPlaylist` was last sent (CyTube allows one per 60 s).
+    pub(crate) playlist_requested: Mutex<Option<Instant>>,
 }
 
 impl std::fmt::Debug for Session {
@@ -92,6 +94,7 @@ impl Session {
             flood: tokio::sync::Mutex::new(FloodGuard::new()),
             status: Mutex::new("starting".to_owned()),
             state_now: tokio::sync::Notify::new(),
+            playlist_requested: Mutex::new(None),
         }
     }
 

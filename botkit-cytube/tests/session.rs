@@ -782,3 +782,118 @@ async fn an_untrusted_certificate_is_a_clear_connection_error() {
     assert!(!bot.platform.is_joined("lab"));
     bot.stop().await;
 }
+
+#[tokio::test]
+async fn polls_leader_and_playlist_refresh_against_the_peer() {
+    let peer = Peer::start(&[]);
+    let mut bot = Bot::start(
+        CytubeConfig::new(peer.ws())
+            .room(RoomConfig::new("labchan"))
+            .user("ownerbot")
+            .password("hunter22"),
+    );
+    bot.joined("labchan").await;
+    peer.control(
+        "join",
+        &[("chan", "labchan"), ("user", "alice"), ("rank", "0")],
+    )
+    .await;
+    bot.next("alice", is("platform.cytube.user.joined")).await;
+
+    // Polls: open, vote, close; the state follows the server's answers.
+    bot.custom(
+        "labchan",
+        "poll",
+        json!({"title": "snack?", "options": ["tea", "cake"]}),
+    )
+    .await
+    .expect("poll opened");
+    bot.next("newPoll", is("platform.cytube.raw.newPoll")).await;
+    bot.custom("labchan", "vote", json!({"option": 1}))
+        .await
+        .expect("voted");
+    bot.next("updatePoll", is("platform.cytube.raw.updatePoll"))
+        .await;
+    let poll = bot
+        .platform
+        .channel_state("labchan")
+        .and_then(|s| s.poll)
+        .expect("open poll");
+    assert_eq!(poll.options, ["tea", "cake"]);
+    assert_eq!(
+        serde_json::to_value(&poll.counts).expect("json"),
+        json!([0.0, 1.0])
+    );
+    bot.custom("labchan", "close_poll", Value::Null)
+        .await
+        .expect("closed");
+    bot.next("closePoll", is("platform.cytube.raw.closePoll"))
+        .await;
+    assert!(
+        bot.platform
+            .channel_state("labchan")
+            .is_some_and(|s| s.poll.is_none())
+    );
+
+    // Leader: assigned and removed.
+    bot.custom("labchan", "leader", json!({"user": "alice"}))
+        .await
+        .expect("leader");
+    bot.next("setLeader", |e| {
+        e.topic.as_str() == "platform.cytube.channel.changed"
+            && matches!(&e.payload, Payload::ChannelState(v) if v["data"] == "alice")
+    })
+    .await;
+    assert_eq!(
+        bot.platform.channel_state("labchan").and_then(|s| s.leader),
+        Some("alice".to_owned())
+    );
+    bot.custom("labchan", "leader", json!(""))
+        .await
+        .expect("no leader");
+    bot.next("leader removed", |e| {
+        matches!(&e.payload, Payload::ChannelState(v) if v["event"] == "setLeader" && v["data"] == "")
+    })
+    .await;
+
+    // Playlist refresh: once, then refused locally for 60 s (CyTube's throttle).
+    bot.custom("labchan", "playlist", Value::Null)
+        .await
+        .expect("requestPlaylist");
+    bot.next(
+        "refreshed playlist",
+        is("platform.cytube.playlist.snapshot"),
+    )
+    .await;
+    let err = bot
+        .custom("labchan", "playlist", Value::Null)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("60 s"), "{err}");
+    assert_eq!(peer.count("requestPlaylist").await, 1);
+    bot.stop().await;
+
+    // A guest (rank 0) may vote but not run polls or assign a leader: refused before
+    // anything is sent, since CyTube kicks for `assignLeader`.
+    let mut guest = Bot::start(
+        CytubeConfig::new(peer.ws())
+            .room(RoomConfig::new("labchan"))
+            .user("pollguest"),
+    );
+    guest.joined("labchan").await;
+    let err = guest
+        .custom("labchan", "leader", json!({"user": "alice"}))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("leaderctl"), "{err}");
+    let err = guest
+        .custom("labchan", "poll", json!({"title": "t", "options": ["x"]}))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("pollctl"), "{err}");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(peer.count("assignLeader").await, 2, "only the owner's two");
+    assert_eq!(peer.count("newPoll").await, 1);
+    assert!(guest.platform.is_joined("labchan"), "not kicked");
+    guest.stop().await;
+}

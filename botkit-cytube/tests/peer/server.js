@@ -200,7 +200,9 @@ function joinBurst(s, ch) {
     s.emit("setCurrent", ch.current.uid);
     s.emit("changeMedia", { ...ch.current.media, currentTime: 0, paused: false });
   }
+  if (ch.poll) { const { voters, ...shown } = ch.poll; s.emit("newPoll", shown); }
   s.emit("userlist", members(ch));
+  if (ch.leader) s.emit("setLeader", ch.leader);
   s.emit("usercount", ch.sockets.size);
   if (!ch.registered) s.emit("channelNotRegistered");
   if (s.data.name) {
@@ -418,8 +420,61 @@ function wire(s) {
     Object.assign(ch.opts, d);
     emitChannel(ch, "channelOpts", ch.opts);
   });
+  s.on("requestPlaylist", () => {
+    log.push({ user: s.data.name, event: "requestPlaylist" });
+    const ch = s.data.channel;
+    if (!ch) return;
+    const now = Date.now();
+    if (s.data.lastPlaylistRequest && now - s.data.lastPlaylistRequest < 60000) {
+      s.emit("errorMsg", { msg: "Get Playlist URLs is limited to 1 usage every 60 seconds.  Please try again later.", code: "REQ_PLAYLIST_LIMIT_REACHED" });
+      return;
+    }
+    s.data.lastPlaylistRequest = now;
+    s.emit("setPlaylistMeta", playlistMeta(ch));
+    s.emit("playlist", ch.playlist);
+    if (ch.current) s.emit("setCurrent", ch.current.uid);
+  });
+  s.on("newPoll", (d) => {
+    log.push({ user: s.data.name, event: "newPoll", args: d });
+    const ch = s.data.channel;
+    if (!ch || !d || effRank(s) < ch.perms.pollctl) return;
+    if (!Array.isArray(d.opts) || d.opts.length > 50) { s.emit("errorMsg", { msg: "Poll options must be a list of at most 50" }); return; }
+    ch.poll = { title: escapeHtml(String(d.title)), options: d.opts.map((o) => escapeHtml(String(o))), counts: d.opts.map(() => 0), initiator: s.data.name, timestamp: Date.now(), voters: new Set() };
+    const { voters, ...shown } = ch.poll;
+    emitChannel(ch, "newPoll", shown);
+  });
+  s.on("vote", (d) => {
+    log.push({ user: s.data.name, event: "vote", args: d });
+    const ch = s.data.channel;
+    if (!ch || !ch.poll || !d || typeof d.option !== "number") return;
+    if (effRank(s) < ch.perms.pollvote || ch.poll.voters.has(s.id)) return;
+    if (d.option < 0 || d.option >= ch.poll.counts.length) return;
+    ch.poll.voters.add(s.id);
+    ch.poll.counts[d.option]++;
+    const { voters, ...shown } = ch.poll;
+    emitChannel(ch, "updatePoll", shown);
+  });
+  s.on("closePoll", () => {
+    log.push({ user: s.data.name, event: "closePoll" });
+    const ch = s.data.channel;
+    if (!ch || !ch.poll || effRank(s) < ch.perms.pollctl) return;
+    ch.poll = null;
+    emitChannel(ch, "closePoll", null);
+  });
+  s.on("assignLeader", (d) => {
+    log.push({ user: s.data.name, event: "assignLeader", args: d });
+    const ch = s.data.channel;
+    if (!ch) return;
+    if (effRank(s) < ch.perms.leaderctl) { kick(s, "Attempted assignLeader without sufficient permission"); leave(s); return; }
+    const name = d && typeof d.name === "string" ? d.name : "";
+    if (name && !findUser(ch, name) && !ch.fakes.has(name)) { s.emit("errorMsg", { msg: `Unable to assign leader: could not find user ${name}` }); return; }
+    ch.leader = name;
+    emitChannel(ch, "setLeader", name);
+    const t = name && findUser(ch, name);
+    if (t && t.data.rank < 1.5) { t.data.rank = 1.5; t.emit("rank", 1.5); emitChannel(ch, "setUserRank", { name: t.data.name, rank: 1.5 }); }
+  });
   s.onAny((ev) => {
-    const known = ["login", "joinChannel", "channelPassword", "chatMsg", "pm", "queue", "delete", "moveMedia", "jumpTo", "voteskip", "setOptions"];
+    const known = ["login", "joinChannel", "channelPassword", "chatMsg", "pm", "queue", "delete", "moveMedia", "jumpTo", "voteskip", "setOptions", "requestPlaylist", "newPoll", "vote", "closePoll", "assignLeader"];
     if (!known.includes(ev)) log.push({ user: s.data.name, event: ev });
   });
   s.on("disconnect", () => { if (!s.data.kicked) leave(s); });
