@@ -22,5 +22,5 @@ pub use error::CytubeError;
 pub use events::{EventError, ServerEvent};
 pub use media_link::{MediaLink, parse_media_link};
 pub use normalize::{Normalized, Normalizer};
-pub use platform::CytubePlatform;
+pub use platform::{ConnectionMetrics, CytubePlatform};
 pub use state::ChannelState;

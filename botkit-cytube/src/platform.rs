@@ -36,6 +36,54 @@ pub const MAX_MESSAGE_LEN: usize = 320;
 /// CyTube's `REQ_PLAYLIST_THROTTLE`: one `requestPlaylist` per 60 s.
 const PLAYLIST_REQUEST_EVERY: Duration = Duration::from_secs(60);
 
+/// One channel session's connection counters, for health and dashboards.
+///
+/// Counted from the start of [`Platform::run`]: a flapping link shows as `reconnects`
+/// climbing and `drops` naming why (`closed`, `dead_link`, `transport`, `refused`,
+/// `handshake`, `kicked`, `login_failed`… see [`CytubeError::cause`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
+pub struct ConnectionMetrics {
+    /// Connection attempts (discovery, websocket, handshake), successful or not.
+    pub attempts: u64,
+    /// Socket.IO connects that succeeded.
+    pub connects: u64,
+    /// Successful connects after the first one.
+    pub reconnects: u64,
+    /// Times the channel was joined (one per successful session).
+    pub joins: u64,
+    /// Connections that ended with an error, by cause.
+    pub drops: BTreeMap<String, u64>,
+}
+
+impl ConnectionMetrics {
+    /// Every counter added up over several sessions.
+    pub fn merge(&mut self, other: &ConnectionMetrics) {
+        self.attempts += other.attempts;
+        self.connects += other.connects;
+        self.reconnects += other.reconnects;
+        self.joins += other.joins;
+        for (cause, n) in &other.drops {
+            *self.drops.entry(cause.clone()).or_default() += n;
+        }
+    }
+}
+
+impl std::fmt::Display for ConnectionMetrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "attempts {}, connects {}, reconnects {}, joins {}",
+            self.attempts, self.connects, self.reconnects, self.joins
+        )?;
+        if !self.drops.is_empty() {
+            let drops: Vec<String> = self.drops.iter().map(|(c, n)| format!("{c} {n}")).collect();
+            write!(f, ", drops: {}", drops.join(", "))?;
+        }
+        Ok(())
+    }
+}
+
 /// A CyTube account in one or more channels.
 pub struct CytubePlatform {
     id: String,
@@ -99,6 +147,22 @@ impl CytubePlatform {
         self.sessions
             .get(&channel.to_lowercase())
             .map(|s| s.snapshot())
+    }
+
+    /// The connection counters of `channel`'s session.
+    pub fn metrics(&self, channel: &str) -> Option<ConnectionMetrics> {
+        self.sessions
+            .get(&channel.to_lowercase())
+            .map(|s| s.metrics())
+    }
+
+    /// The connection counters of every session added up.
+    pub fn total_metrics(&self) -> ConnectionMetrics {
+        let mut total = ConnectionMetrics::default();
+        for session in self.sessions.values() {
+            total.merge(&session.metrics());
+        }
+        total
     }
 
     /// The configured channels.
@@ -240,7 +304,7 @@ impl Platform for CytubePlatform {
             .sessions
             .values()
             .filter(|s| !s.is_joined())
-            .map(|s| format!("#{}: {}", s.channel, s.status()))
+            .map(|s| format!("#{}: {} ({})", s.channel, s.status(), s.metrics()))
             .collect();
         match (down.len(), self.sessions.len()) {
             (0, _) => Health::Up,

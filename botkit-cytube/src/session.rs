@@ -39,6 +39,7 @@ use crate::error::CytubeError;
 use crate::events::ServerEvent;
 use crate::flood::{FloodGuard, Params};
 use crate::normalize::{Normalized, Normalizer, changes_state, snapshot_payload};
+use crate::platform::ConnectionMetrics;
 use crate::state::ChannelState;
 
 /// Messages above this size make tungstenite drop the connection; between
@@ -67,6 +68,7 @@ pub(crate) struct Session {
     state_now: tokio::sync::Notify,
     /// When `requestPlaylist` was last sent (CyTube allows one per 60 s).
     pub(crate) playlist_requested: Mutex<Option<Instant>>,
+    metrics: Mutex<ConnectionMetrics>,
 }
 
 impl std::fmt::Debug for Session {
@@ -95,6 +97,7 @@ impl Session {
             status: Mutex::new("starting".to_owned()),
             state_now: tokio::sync::Notify::new(),
             playlist_requested: Mutex::new(None),
+            metrics: Mutex::new(ConnectionMetrics::default()),
         }
     }
 
@@ -124,6 +127,17 @@ impl Session {
             (s.options.chat_antiflood && s.my_rank < 2.0)
                 .then(|| Params::from_channel(&s.options.chat_antiflood_params))
         })
+    }
+
+    /// The connection counters so far.
+    pub(crate) fn metrics(&self) -> ConnectionMetrics {
+        self.metrics.lock().map(|m| m.clone()).unwrap_or_default()
+    }
+
+    fn count(&self, f: impl FnOnce(&mut ConnectionMetrics)) {
+        if let Ok(mut m) = self.metrics.lock() {
+            f(&mut m);
+        }
     }
 
     /// Whether the session is in its channel now.
@@ -175,6 +189,7 @@ impl Session {
             if ctx.is_shutting_down() {
                 return Ok(());
             }
+            self.count(|m| m.attempts += 1);
             let result = self.connect_once(&settings, &ctx).await;
             let reached_channel = self.is_joined();
             self.detach();
@@ -185,6 +200,7 @@ impl Session {
                 }
                 Err(e) => e,
             };
+            self.count(|m| *m.drops.entry(error.cause().to_owned()).or_default() += 1);
             let reason = format!("#{}: {error}", self.channel);
             if let Err(e) = ctx.connection(false, &reason) {
                 tracing::debug!(error = %e, "could not publish connection.down");
@@ -485,6 +501,12 @@ impl<'a> Conn<'a> {
             SocketPacket::Connect { namespace, .. } if namespace == "/" => {
                 if self.phase == Phase::Connecting {
                     self.connected = true;
+                    self.session.count(|m| {
+                        if m.connects > 0 {
+                            m.reconnects += 1;
+                        }
+                        m.connects += 1;
+                    });
                     self.session.set_status("logging in");
                     if let Err(e) = self.ctx.connection(true, "connected") {
                         tracing::debug!(error = %e, "could not publish connection.up");
@@ -573,6 +595,7 @@ impl<'a> Conn<'a> {
             self.phase = Phase::Joined;
             self.session.joined.store(true, Ordering::Release);
             self.session.set_status("joined");
+            self.session.count(|m| m.joins += 1);
             tracing::info!(channel = %self.session.channel, "joined the CyTube channel");
             // The first snapshot, right after `channel.joined`.
             state_changed = true;

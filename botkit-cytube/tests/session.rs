@@ -583,6 +583,12 @@ async fn a_refused_connect_is_retried_later() {
         matches!(&down.payload, Payload::ConnectionDown { reason } if reason.contains("Rate limit exceeded")),
         "{down:?}"
     );
+    // Health says it is down, why, and how often it tried.
+    let health = bot.platform.health();
+    assert!(
+        matches!(&health, botkit::platform::Health::Down(why) if why.contains("Rate limit exceeded") && why.contains("refused 1")),
+        "{health:?}"
+    );
     bot.stop().await;
 }
 
@@ -896,4 +902,36 @@ async fn polls_leader_and_playlist_refresh_against_the_peer() {
     assert_eq!(peer.count("newPoll").await, 1);
     assert!(guest.platform.is_joined("labchan"), "not kicked");
     guest.stop().await;
+}
+
+#[tokio::test]
+async fn reconnects_and_drops_are_counted_by_cause() {
+    let peer = Peer::start(&[("PEER_PING_INTERVAL", "300"), ("PEER_PING_TIMEOUT", "300")]);
+    let mut bot = Bot::start(
+        CytubeConfig::new(peer.ws())
+            .room(RoomConfig::new("lab"))
+            .user("counter"),
+    );
+    bot.joined("lab").await;
+    let first = bot.platform.metrics("lab").expect("metrics");
+    assert_eq!((first.connects, first.reconnects, first.joins), (1, 0, 1));
+    assert!(first.drops.is_empty());
+    peer.control("kill", &[]).await;
+    bot.next("connection.down", is("platform.cytube.connection.down"))
+        .await;
+    bot.joined("lab").await;
+    peer.control("freeze", &[]).await;
+    bot.next("connection.down", is("platform.cytube.connection.down"))
+        .await;
+    bot.joined("lab").await;
+    let m = bot.platform.metrics("lab").expect("metrics");
+    assert_eq!(
+        (m.attempts, m.connects, m.reconnects, m.joins),
+        (3, 3, 2, 3),
+        "{m}"
+    );
+    assert_eq!(m.drops.get("dead_link"), Some(&1), "{m}");
+    assert_eq!(m.drops.values().sum::<u64>(), 2, "{m}");
+    assert_eq!(bot.platform.total_metrics(), m);
+    bot.stop().await;
 }
