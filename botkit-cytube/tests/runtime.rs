@@ -309,3 +309,51 @@ async fn the_channel_antiflood_is_kept_below_moderator_rank() {
     );
     bot.stop().await;
 }
+
+#[tokio::test]
+async fn two_accounts_in_one_bot_answer_from_the_right_account() {
+    let peer = Peer::start(&[]);
+    let owner = CytubePlatform::new(
+        "owner",
+        CytubeConfig::new(peer.ws())
+            .room(RoomConfig::new("labchan"))
+            .user("ownerbot")
+            .password("hunter22"),
+    )
+    .expect("config");
+    let guest = CytubePlatform::new(
+        "guest",
+        CytubeConfig::new(peer.ws())
+            .room(RoomConfig::new("lab"))
+            .user("guestbot"),
+    )
+    .expect("config");
+    let bot = Bot::builder()
+        .platform(owner)
+        .platform(guest)
+        .plugin(Answers)
+        .handle_signals(false)
+        .build()
+        .expect("bot builds");
+    let handle = bot.handle();
+    let mut joined = handle
+        .bus()
+        .subscribe(Subscription::to("platform.cytube.channel.joined"))
+        .expect("subscribe");
+    let task = tokio::spawn(bot.run());
+    let mut pending = vec!["labchan", "lab"];
+    tokio::time::timeout(WAIT, async {
+        while !pending.is_empty() {
+            let ev = joined.recv().await.expect("bus open");
+            pending.retain(|c| Some(*c) != ev.channel());
+        }
+    })
+    .await
+    .expect("both accounts joined");
+    chat(&peer, "labchan", "alice", "!ping").await;
+    chat(&peer, "lab", "bob", "!ping").await;
+    assert_eq!(said(&peer, "ownerbot", 1).await, ["alice: pong"]);
+    assert_eq!(said(&peer, "guestbot", 1).await, ["bob: pong"]);
+    let running = Running { handle, task };
+    running.stop().await;
+}
