@@ -247,6 +247,8 @@ mod tests {
             user = "rosey"
             password = "hunter22"
             reconnect = { base = "1s", cap = "1m" }
+            state_interval_ms = 250
+            tls_roots = ["/etc/cytube/ca.pem"]
             "#,
         )
         .unwrap();
@@ -262,6 +264,8 @@ mod tests {
             "{debug}"
         );
         assert_eq!(cfg.reconnect.cap, Duration::from_secs(60));
+        assert_eq!(cfg.state_interval_duration(), Duration::from_millis(250));
+        assert_eq!(cfg.tls_roots, [PathBuf::from("/etc/cytube/ca.pem")]);
     }
 
     #[test]
