@@ -4,6 +4,7 @@ pub mod actions;
 pub mod capture;
 pub mod codec;
 pub mod config;
+pub mod connect_limit;
 pub mod discovery;
 pub mod error;
 pub mod events;

@@ -263,21 +263,12 @@ impl Platform for CytubePlatform {
     }
 
     async fn run(&self, ctx: PlatformContext) -> Result<(), PlatformError> {
-        let runs = self.sessions.values().enumerate().map(|(i, session)| {
+        // Sessions start together; `connect_limit` spaces their connects (and every
+        // reconnect) to CyTube's per-IP bucket.
+        let runs = self.sessions.values().map(|session| {
             let session = session.clone();
             let settings = self.settings.clone();
-            let ctx = ctx.clone();
-            async move {
-                // Stagger connects: CyTube allows 5 per IP in a burst, then 1 per 10 s.
-                if i >= 4 {
-                    let wait = Duration::from_secs(10 * (i as u64 - 3));
-                    tokio::select! {
-                        _ = tokio::time::sleep(wait) => {}
-                        _ = ctx.shutdown_requested() => return Ok(()),
-                    }
-                }
-                session.run(settings, ctx).await
-            }
+            session.run(settings, ctx.clone())
         });
         let results = join_all(runs).await;
         match results.into_iter().find_map(Result::err) {

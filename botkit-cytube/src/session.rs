@@ -254,6 +254,17 @@ impl Session {
             url = self.url(settings) => url?,
             _ = ctx.shutdown_requested() => return Ok(End::Shutdown),
         };
+        // CyTube's per-IP connect bucket, shared by every session in this process.
+        let wait = crate::connect_limit::reserve(&url);
+        if !wait.is_zero() {
+            self.set_status(format!("waiting {}s for a connect slot", wait.as_secs()));
+            tracing::info!(channel = %self.channel, wait_ms = wait.as_millis() as u64, "holding the connect back for CyTube's per-IP limit");
+            tokio::select! {
+                _ = sleep(wait) => {}
+                _ = ctx.shutdown_requested() => return Ok(End::Shutdown),
+            }
+            self.set_status("connecting");
+        }
         let mut request = url
             .as_str()
             .into_client_request()

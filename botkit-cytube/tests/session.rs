@@ -935,3 +935,39 @@ async fn reconnects_and_drops_are_counted_by_cause() {
     assert_eq!(bot.platform.total_metrics(), m);
     bot.stop().await;
 }
+
+#[tokio::test]
+async fn six_channels_keep_to_the_per_ip_connect_bucket() {
+    // The peer's bucket is CyTube's: 5 connects at once, then one per 10 s.
+    let peer = Peer::start(&[("PEER_CONNECT_BURST", "5")]);
+    let channels = ["c1", "c2", "c3", "c4", "c5", "c6"];
+    let mut config = CytubeConfig::new(peer.ws()).user("sixer");
+    for c in channels {
+        config = config.room(RoomConfig::new(c));
+    }
+    let start = std::time::Instant::now();
+    let mut bot = Bot::start(config);
+    let mut pending = channels.to_vec();
+    while !pending.is_empty() {
+        let ev = tokio::time::timeout(Duration::from_secs(20), async {
+            loop {
+                let ev = bot.events.recv().await.expect("bus open");
+                if ev.topic.as_str() == "platform.cytube.channel.joined" {
+                    return ev;
+                }
+            }
+        })
+        .await
+        .expect("every channel joined within 20 s");
+        pending.retain(|c| Some(*c) != ev.channel());
+    }
+    // The sixth waited for a refilled token instead of drawing `44 Rate limit exceeded`.
+    assert!(
+        start.elapsed() >= Duration::from_secs(10),
+        "{:?}",
+        start.elapsed()
+    );
+    assert_eq!(peer.count("connectRefused").await, 0);
+    assert!(bot.platform.total_metrics().drops.is_empty());
+    bot.stop().await;
+}

@@ -10,7 +10,8 @@
 // Usage: node server.js            -> prints "PORT <n>" once listening on 127.0.0.1
 // Env:   PEER_PING_INTERVAL, PEER_PING_TIMEOUT (ms; CyTube uses 25000 / 120000),
 //        PEER_GUEST_DELAY_MS (guest logins per IP; default 0 = off),
-//        PEER_CONNECT_BURST (connects allowed per IP before `44 Rate limit exceeded`),
+//        PEER_CONNECT_BURST (the per-IP connect bucket: that many at once, then one per
+//        10 s; beyond it `44 Rate limit exceeded`, logged as `connectRefused`),
 //        PEER_TLS=1: serve HTTPS/WSS with server-cert.pem (signed by ca.pem, valid for
 //        127.0.0.1 until 2125; generated once for these tests, the key is no secret), and
 //        advertise in /socketconfig an insecure entry first and the secure one second, as
@@ -574,11 +575,20 @@ const io = new Server(httpServer, {
   cors: { origin: true },
 });
 
+// CyTube's ipThrottleMiddleware: a token bucket per IP, capacity CONNECT_BURST (5 on a
+// real server), refilled 0.1 per second.
 io.use((socket, next) => {
   const ip = socket.handshake.address;
-  const n = (connects.get(ip) || 0) + 1;
-  connects.set(ip, n);
-  if (n > CONNECT_BURST) return next(new Error("Rate limit exceeded"));
+  const now = Date.now();
+  const b = connects.get(ip) || { tokens: CONNECT_BURST, at: now };
+  b.tokens = Math.min(CONNECT_BURST, b.tokens + ((now - b.at) / 1000) * 0.1);
+  b.at = now;
+  connects.set(ip, b);
+  if (b.tokens < 1) {
+    log.push({ user: null, event: "connectRefused" });
+    return next(new Error("Rate limit exceeded"));
+  }
+  b.tokens -= 1;
   next();
 });
 io.on("connection", wire);
