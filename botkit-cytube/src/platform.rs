@@ -229,6 +229,11 @@ impl CytubePlatform {
         let mut flood = session.flood.lock().await;
         for outgoing in &parts {
             if outgoing.counts_as_chat {
+                // The server said `cooldown`: wait it out, then go at the sustained rate.
+                if let Some(until) = session.take_cooldown() {
+                    tokio::time::sleep_until(until).await;
+                    flood.saturate(tokio::time::Instant::now());
+                }
                 // Read per part: a rank or option change mid-way applies at once.
                 let antiflood = session.antiflood();
                 flood.acquire(antiflood.as_ref()).await;

@@ -69,6 +69,8 @@ pub(crate) struct Session {
     /// When `requestPlaylist` was last sent (CyTube allows one per 60 s).
     pub(crate) playlist_requested: Mutex<Option<Instant>>,
     metrics: Mutex<ConnectionMetrics>,
+    /// Set when the server answered `cooldown`: no chat before this instant.
+    cooldown_until: Mutex<Option<Instant>>,
 }
 
 impl std::fmt::Debug for Session {
@@ -98,6 +100,7 @@ impl Session {
             state_now: tokio::sync::Notify::new(),
             playlist_requested: Mutex::new(None),
             metrics: Mutex::new(ConnectionMetrics::default()),
+            cooldown_until: Mutex::new(None),
         }
     }
 
@@ -127,6 +130,11 @@ impl Session {
             (s.options.chat_antiflood && s.my_rank < 2.0)
                 .then(|| Params::from_channel(&s.options.chat_antiflood_params))
         })
+    }
+
+    /// Takes the pending server cooldown, if any: the instant before which no chat may go.
+    pub(crate) fn take_cooldown(&self) -> Option<Instant> {
+        self.cooldown_until.lock().ok().and_then(|mut c| c.take())
     }
 
     /// The connection counters so far.
@@ -660,7 +668,13 @@ impl<'a> Conn<'a> {
                 self.kicked = Some(kick.reason.clone());
             }
             ServerEvent::Cooldown(ms) => {
-                tracing::warn!(%channel, ms, "the server dropped a chat message (cooldown); the flood model is out of step");
+                tracing::warn!(%channel, ms, "the server dropped a chat message (cooldown); pausing chat and pacing at the sustained rate");
+                let pause = Duration::try_from_secs_f64(ms.max(0.0) / 1000.0)
+                    .unwrap_or(Duration::from_secs(1))
+                    .min(Duration::from_secs(60));
+                if let Ok(mut until) = self.session.cooldown_until.lock() {
+                    *until = Some(Instant::now() + pause);
+                }
             }
             ServerEvent::ErrorMsg(e) => {
                 tracing::warn!(%channel, msg = %e.msg, "errorMsg from CyTube")

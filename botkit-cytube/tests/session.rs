@@ -971,3 +971,31 @@ async fn six_channels_keep_to_the_per_ip_connect_bucket() {
     assert!(bot.platform.total_metrics().drops.is_empty());
     bot.stop().await;
 }
+
+#[tokio::test]
+async fn a_server_cooldown_pauses_chat_before_the_next_message() {
+    let peer = Peer::start(&[]);
+    let mut bot = Bot::start(
+        CytubeConfig::new(peer.ws())
+            .room(RoomConfig::new("lab"))
+            .user("cooled"),
+    );
+    bot.joined("lab").await;
+    // As if another client on our IP had spent the limiter: the server says `cooldown`.
+    peer.control("send", &[("frame", r#"42["cooldown",1000]"#)])
+        .await;
+    bot.next("cooldown", is("platform.cytube.raw.cooldown"))
+        .await;
+    let start = std::time::Instant::now();
+    for text in ["after", "the", "pause"] {
+        bot.act("lab", ActionKind::Say { text: text.into() })
+            .await
+            .expect("say");
+    }
+    let took = start.elapsed();
+    // About 1 s of pause, then the sustained rate (10/s), not a fresh burst.
+    assert!(took >= Duration::from_millis(1100), "{took:?}");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(peer.count("chatMsg").await, 3);
+    bot.stop().await;
+}
