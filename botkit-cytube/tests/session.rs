@@ -999,3 +999,39 @@ async fn a_server_cooldown_pauses_chat_before_the_next_message() {
     assert_eq!(peer.count("chatMsg").await, 3);
     bot.stop().await;
 }
+
+#[tokio::test]
+async fn a_clean_server_close_is_reconnected_with_the_desired_state() {
+    let peer = Peer::start(&[]);
+    let mut bot = Bot::start(
+        CytubeConfig::new(peer.ws())
+            .room(RoomConfig::new("secret").with_password("sekrit"))
+            .user("closer"),
+    );
+    bot.joined("secret").await;
+    // Engine.IO close (`1`) and a websocket close frame: not a kick, so reconnect.
+    peer.control("close", &[]).await;
+    let down = bot
+        .next("connection.down", is("platform.cytube.connection.down"))
+        .await;
+    assert!(
+        matches!(&down.payload, Payload::ConnectionDown { reason } if reason.contains("closed")),
+        "{down:?}"
+    );
+    bot.joined("secret").await;
+    let joins: Vec<Value> = peer
+        .log()
+        .await
+        .into_iter()
+        .filter(|(_, e, _)| e == "joinChannel")
+        .map(|(_, _, a)| a)
+        .collect();
+    assert_eq!(joins.len(), 2);
+    assert!(
+        joins.iter().all(|a| a["pw"] == "***"),
+        "password replayed: {joins:?}"
+    );
+    let m = bot.platform.metrics("secret").expect("metrics");
+    assert_eq!((m.reconnects, m.drops.get("closed")), (1, Some(&1)), "{m}");
+    bot.stop().await;
+}
