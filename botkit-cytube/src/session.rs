@@ -372,6 +372,16 @@ impl Session {
     }
 }
 
+/// Replaces a non-empty `password` in a `channelOpts` object with `true` ("the channel has
+/// a password"), keeping `false`/`""` as they are.
+fn redact_channel_password(opts: &mut Value) {
+    if let Some(pw) = opts.get_mut("password")
+        && pw.as_str().is_some_and(|p| !p.is_empty())
+    {
+        *pw = Value::Bool(true);
+    }
+}
+
 fn ws_error(e: WsError) -> CytubeError {
     match e {
         WsError::ConnectionClosed | WsError::AlreadyClosed => CytubeError::Closed { code: 1005 },
@@ -591,7 +601,14 @@ impl<'a> Conn<'a> {
         self.session.lock_normalizer().join_started();
     }
 
-    fn on_event(&mut self, name: &str, args: Vec<Value>) {
+    fn on_event(&mut self, name: &str, mut args: Vec<Value>) {
+        if name == "channelOpts" {
+            // CyTube broadcasts the channel password in clear; it is a secret of our
+            // config, so it stops here, before the state, the bus and any log.
+            for arg in &mut args {
+                redact_channel_password(arg);
+            }
+        }
         let event = match ServerEvent::decode(name, &args) {
             Ok(event) => event,
             Err(error) => {

@@ -1035,3 +1035,41 @@ async fn a_clean_server_close_is_reconnected_with_the_desired_state() {
     assert_eq!((m.reconnects, m.drops.get("closed")), (1, Some(&1)), "{m}");
     bot.stop().await;
 }
+
+#[tokio::test]
+async fn the_channel_password_never_reaches_the_bus() {
+    let peer = Peer::start(&[]);
+    let mut bot = Bot::start(
+        CytubeConfig::new(peer.ws())
+            .room(RoomConfig::new("secret").with_password("sekrit"))
+            .user("keeper"),
+    );
+    // CyTube's channelOpts carries `"password":"sekrit"`; collect everything up to the
+    // first snapshot and look for it in payloads and raw frames.
+    let mut seen = Vec::new();
+    let snapshot = tokio::time::timeout(WAIT, async {
+        loop {
+            let ev = bot.events.recv().await.expect("bus open");
+            seen.push(ev.clone());
+            if ev.topic.as_str() == "platform.cytube.channel.state" {
+                return ev;
+            }
+        }
+    })
+    .await
+    .expect("a snapshot");
+    assert!(
+        seen.iter()
+            .any(|e| matches!(&e.payload, Payload::ChannelState(v) if v["event"] == "channelOpts")),
+        "channelOpts was published"
+    );
+    let opts = &snapshot_json(&snapshot)["options"];
+    assert_eq!(opts["password"], true, "{opts}");
+    for ev in &seen {
+        let text = serde_json::to_string(&**ev).expect("events serialize");
+        assert!(!text.contains("sekrit"), "{text}");
+    }
+    let state = bot.platform.channel_state("secret").expect("state");
+    assert!(!format!("{state:?}").contains("sekrit"));
+    bot.stop().await;
+}
