@@ -701,16 +701,40 @@ async fn channel_state_snapshots_are_published_and_coalesced() {
 
     // 60 items queued at once (180 frames): a couple of snapshots, the last one complete.
     tokio::time::sleep(Duration::from_millis(600)).await;
+    let start = std::time::Instant::now();
     peer.control("queue", &[("chan", "lab"), ("n", "60")]).await;
-    let burst = snapshots(&mut bot, Duration::from_millis(1500)).await;
+    let mut burst = Vec::new();
+    let complete = |ev: &Event| {
+        snapshot_json(ev)["playlist"]
+            .as_array()
+            .is_some_and(|p| p.len() == 60)
+    };
+    while !burst.last().is_some_and(|e: &Arc<Event>| complete(e)) {
+        let ev = bot
+            .next(
+                "snapshots of the burst",
+                is("platform.cytube.channel.state"),
+            )
+            .await;
+        burst.push(ev);
+    }
+    // Leading edge plus one per interval while frames kept coming (a loaded machine may
+    // spread the burst); without coalescing this would be ~180.
+    let intervals = (start.elapsed().as_millis() / 500) as usize;
     assert!(
-        (1..=3).contains(&burst.len()),
-        "{} snapshots for one burst",
-        burst.len()
+        burst.len() <= 2 + intervals && burst.len() < 10,
+        "{} snapshots for one burst over {:?}",
+        burst.len(),
+        start.elapsed()
     );
     let last = snapshot_json(burst.last().expect("a snapshot"));
-    assert_eq!(last["playlist"].as_array().map(Vec::len), Some(60));
     assert_eq!(last["current_uid"], 0);
+    // Nothing more is published once the burst is over.
+    assert!(
+        snapshots(&mut bot, Duration::from_millis(700))
+            .await
+            .is_empty()
+    );
 
     // A plugin that starts late asks for the state with the `state` action.
     bot.custom("lab", "state", Value::Null)
