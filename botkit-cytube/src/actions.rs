@@ -9,8 +9,14 @@
 //! Plain chat text that starts with `/` would run a CyTube chat command (a plugin echoing
 //! user input could otherwise make the bot `/kick` someone), so `say` prefixes such text
 //! with a space; commands go out only through their explicit actions.
+//!
+//! Chat text is split here a second time, after the runtime's split: CyTube truncates at
+//! 320 *JavaScript string units* (UTF-16), which the runtime's character count cannot see
+//! (an emoji is one `char` but two units), and a reply's `name: ` prefix or the defusing
+//! space are added here, after the runtime measured the text.
 
 use botkit::action::{Action, ActionKind};
+use botkit::text::{Measure, split_message_by};
 use serde_json::{Value, json};
 
 use crate::codec::Frame;
@@ -32,9 +38,9 @@ pub struct Outgoing {
 fn default_permission(node: &str) -> f64 {
     match node {
         "chat" => 0.0,
-        "voteskip" => -1.0,
+        "voteskip" | "pollvote" | "seeplaylist" => -1.0,
         "playlistadd" | "playlistnext" | "playlistmove" | "playlistjump" | "playlistaddlive"
-        | "mute" | "kick" => 1.5,
+        | "mute" | "kick" | "pollctl" => 1.5,
         "playlistdelete" | "settemp" | "ban" | "chatclear" | "leaderctl" | "playlistaddrawfile" => {
             2.0
         }
@@ -56,11 +62,60 @@ fn require(state: &ChannelState, node: &str, what: &str) -> Result<(), CytubeErr
     }
 }
 
+/// CyTube's `max-chat-message-length` default; chat and PMs above it are truncated.
+pub const MAX_CHAT_UNITS: usize = 320;
+
+/// The length CyTube measures: JavaScript string units (UTF-16).
+pub fn cytube_len(text: &str) -> usize {
+    text.encode_utf16().count()
+}
+
+/// Splits `text` at whitespace into parts of at most `max` UTF-16 units.
+fn split_units(text: &str, max: usize) -> Vec<String> {
+    let mut limit = max.max(1);
+    loop {
+        let parts = split_message_by(text, limit, Measure::Chars);
+        let worst = parts.iter().map(|p| cytube_len(p)).max().unwrap_or(0);
+        if worst <= max || limit == 1 {
+            return parts;
+        }
+        // Shrink the character budget in proportion to the overshoot; always progresses.
+        limit = (limit * max / worst).clamp(1, limit - 1);
+    }
+}
+
+/// Chat text as the parts to send: each at most [`MAX_CHAT_UNITS`], and none starting with
+/// `/` (a part that would is defused with a leading space, which the HTML collapses).
+pub fn chat_parts(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for part in split_units(text, MAX_CHAT_UNITS) {
+        if !part.starts_with('/') {
+            out.push(part);
+        } else if cytube_len(&part) < MAX_CHAT_UNITS {
+            out.push(format!(" {part}"));
+        } else {
+            for piece in split_units(&part, MAX_CHAT_UNITS - 1) {
+                out.push(if piece.starts_with('/') {
+                    format!(" {piece}")
+                } else {
+                    piece
+                });
+            }
+        }
+    }
+    out
+}
+
 fn chat(text: String) -> Outgoing {
     Outgoing {
         frame: Frame::event("chatMsg", Some(json!({ "msg": text }))),
         counts_as_chat: true,
     }
+}
+
+/// Plain chat, split and defused.
+fn chats(text: &str) -> Vec<Outgoing> {
+    chat_parts(text).into_iter().map(chat).collect()
 }
 
 fn command(text: String) -> Outgoing {
@@ -71,15 +126,6 @@ fn other(name: &str, arg: Option<Value>) -> Outgoing {
     Outgoing {
         frame: Frame::event(name, arg),
         counts_as_chat: false,
-    }
-}
-
-/// Text as ordinary chat: a leading `/` is defused with a space (HTML collapses it).
-fn literal(text: &str) -> String {
-    if text.starts_with('/') {
-        format!(" {text}")
-    } else {
-        text.to_owned()
     }
 }
 
@@ -119,37 +165,42 @@ fn logged_in(state: &ChannelState, what: &str) -> Result<(), CytubeError> {
     Ok(())
 }
 
-/// Builds the frame for `action`, or says why it cannot be sent with our rank.
-pub fn build(action: &Action, state: &ChannelState) -> Result<Outgoing, CytubeError> {
+/// Builds the frames for `action` (several when chat text must be split), or says why it
+/// cannot be sent with our rank.
+pub fn build(action: &Action, state: &ChannelState) -> Result<Vec<Outgoing>, CytubeError> {
     match &action.kind {
         ActionKind::Say { text } => {
             logged_in(state, "chatting")?;
             require(state, "chat", "chatting")?;
-            Ok(chat(literal(text)))
+            Ok(chats(text))
         }
         ActionKind::Reply { text, to, .. } => {
             logged_in(state, "chatting")?;
             require(state, "chat", "chatting")?;
-            Ok(chat(match to {
-                Some(to) => format!("{to}: {text}"),
-                None => literal(text),
-            }))
+            Ok(match to {
+                Some(to) => chats(&format!("{to}: {text}")),
+                None => chats(text),
+            })
         }
         ActionKind::Whisper { to, text } => {
             logged_in(state, "a private message")?;
-            Ok(Outgoing {
-                frame: Frame::event("pm", Some(json!({ "to": to, "msg": text }))),
-                counts_as_chat: true,
-            })
+            // PMs are not parsed for commands, so no defusing; only the length limit.
+            Ok(split_units(text, MAX_CHAT_UNITS)
+                .into_iter()
+                .map(|part| Outgoing {
+                    frame: Frame::event("pm", Some(json!({ "to": to, "msg": part }))),
+                    counts_as_chat: true,
+                })
+                .collect())
         }
         ActionKind::Ban { user, reason } => {
             require(state, "ban", "banning")?;
             let reason = reason.as_deref().unwrap_or_default();
-            Ok(command(
+            Ok(vec![command(
                 format!("/ban {user} {reason}").trim_end().to_owned(),
-            ))
+            )])
         }
-        ActionKind::Custom { name, args } => custom(name, args, state),
+        ActionKind::Custom { name, args } => custom(name, args, state).map(|o| vec![o]),
         ActionKind::DeleteMessage { .. } => Err(CytubeError::Unsupported(
             "CyTube chat messages have no ids and cannot be deleted one by one".into(),
         )),
@@ -250,10 +301,105 @@ fn custom(name: &str, args: &Value, state: &ChannelState) -> Result<Outgoing, Cy
             require(state, "chatclear", "clearing the chat")?;
             Ok(command("/clear".to_owned()))
         }
+        "playlist" => {
+            // CyTube answers with `setPlaylistMeta`, `playlist` and `setCurrent`, which
+            // refresh the state; the platform holds it to CyTube's once per 60 s.
+            require(state, "seeplaylist", "requesting the playlist")?;
+            Ok(other("requestPlaylist", None))
+        }
+        "poll" => {
+            require(state, "pollctl", "opening a poll")?;
+            poll(args)
+        }
+        "close_poll" => {
+            require(state, "pollctl", "closing a poll")?;
+            if state.poll.is_none() {
+                return Err(CytubeError::Refused(
+                    "there is no open poll to close".into(),
+                ));
+            }
+            Ok(other("closePoll", None))
+        }
+        "vote" => {
+            require(state, "pollvote", "voting")?;
+            let option = match args {
+                Value::Number(_) => args.as_u64(),
+                _ => args.get("option").and_then(Value::as_u64),
+            }
+            .ok_or_else(|| CytubeError::Refused("`vote` needs an `option` index".into()))?;
+            let Some(open) = &state.poll else {
+                return Err(CytubeError::Refused(
+                    "there is no open poll to vote in".into(),
+                ));
+            };
+            if option >= open.options.len() as u64 {
+                return Err(CytubeError::Refused(format!(
+                    "the poll has {} options; `option` {option} is out of range (it counts from 0)",
+                    open.options.len()
+                )));
+            }
+            Ok(other("vote", Some(json!({ "option": option }))))
+        }
+        "leader" => {
+            // CyTube kicks a client that assigns a leader without `leaderctl`.
+            require(state, "leaderctl", "assigning the leader")?;
+            let name = match args {
+                Value::String(s) => s.trim(),
+                _ => args
+                    .get("user")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .trim(),
+            };
+            if !name.is_empty() && state.user(name).is_none() {
+                return Err(CytubeError::Refused(format!(
+                    "`{name}` is not in the channel; the leader must be present"
+                )));
+            }
+            Ok(other("assignLeader", Some(json!({ "name": name }))))
+        }
         other => Err(CytubeError::Unsupported(format!(
-            "unknown CyTube action `{other}`; known: me, afk, queue, delete, move, jump, voteskip, kick, mute, unmute, clear"
+            "unknown CyTube action `{other}`; known: me, afk, queue, delete, move, jump, voteskip, kick, mute, unmute, clear, playlist, poll, close_poll, vote, leader, state"
         ))),
     }
+}
+
+/// CyTube's poll bounds (`poll.max-options`, the timeout range).
+const MAX_POLL_OPTIONS: usize = 50;
+const MAX_POLL_TIMEOUT_SECS: u64 = 86_400;
+
+/// `newPoll {title, opts, obscured, timeout?}` from `{title, options, obscured?, timeout?}`.
+fn poll(args: &Value) -> Result<Outgoing, CytubeError> {
+    let title = arg_str(args, "title")
+        .ok_or_else(|| CytubeError::Refused("`poll` needs a `title`".into()))?;
+    let options: Vec<&str> = args
+        .get("options")
+        .and_then(Value::as_array)
+        .map(|opts| opts.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    if options.is_empty() || options.len() > MAX_POLL_OPTIONS {
+        return Err(CytubeError::Refused(format!(
+            "`poll` needs 1 to {MAX_POLL_OPTIONS} `options` (strings); got {}",
+            options.len()
+        )));
+    }
+    let mut frame = json!({
+        "title": title,
+        "opts": options,
+        "obscured": args.get("obscured").and_then(Value::as_bool).unwrap_or(false),
+    });
+    if let Some(timeout) = args.get("timeout") {
+        let secs = timeout
+            .as_u64()
+            .filter(|s| (1..=MAX_POLL_TIMEOUT_SECS).contains(s))
+            .ok_or_else(|| {
+                CytubeError::Refused(format!(
+                    "`timeout` is in seconds, 1 to {MAX_POLL_TIMEOUT_SECS}"
+                ))
+            })?;
+        frame["timeout"] = json!(secs);
+    }
+    Ok(other("newPoll", Some(frame)))
 }
 
 #[cfg(test)]
@@ -262,6 +408,51 @@ mod tests {
 
     use super::*;
     use crate::events::ServerEvent;
+
+    /// The first frame of an action (the tests below send short text).
+    fn build(action: &Action, state: &ChannelState) -> Result<Outgoing, CytubeError> {
+        super::build(action, state).map(|mut parts| parts.remove(0))
+    }
+
+    fn texts(action: &Action) -> Vec<String> {
+        super::build(action, &state(0.0))
+            .unwrap()
+            .iter()
+            .map(|o| {
+                let Frame::Message(crate::codec::SocketPacket::Event { args, .. }) = &o.frame
+                else {
+                    panic!("{o:?}")
+                };
+                args[0]["msg"].as_str().unwrap().to_owned()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn long_chat_is_split_in_utf16_units_after_the_reply_prefix() {
+        // 320 chars, 20 of them emoji: 340 UTF-16 units, over CyTube's limit.
+        let text = format!("{} {}", "😀".repeat(20), "abcd ".repeat(60).trim_end());
+        let reply = act(ActionKind::Reply {
+            text: text.clone(),
+            parent_id: None,
+            to: Some("alice".into()),
+        });
+        let parts = texts(&reply);
+        assert!(parts.len() == 2, "{parts:?}");
+        assert!(parts.iter().all(|p| cytube_len(p) <= MAX_CHAT_UNITS));
+        assert_eq!(parts.join(" "), format!("alice: {text}"));
+        // A part that would start with `/` is defused, still within the limit.
+        let slashes = format!("{} /kick bob", "x".repeat(316));
+        let parts = texts(&act(ActionKind::Say { text: slashes }));
+        assert_eq!(parts[1], " /kick bob");
+        let long_slash = format!("/{}", "y".repeat(319));
+        let parts = texts(&act(ActionKind::Say { text: long_slash }));
+        assert!(
+            parts
+                .iter()
+                .all(|p| cytube_len(p) <= MAX_CHAT_UNITS && !p.starts_with('/'))
+        );
+    }
 
     fn state(rank: f64) -> ChannelState {
         let mut s = ChannelState::new();
@@ -355,6 +546,68 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("custom embed"), "{err}");
+    }
+
+    #[test]
+    fn poll_leader_and_playlist_actions() {
+        let mut s = state(1.5);
+        let open = build(
+            &custom_act(
+                "poll",
+                json!({"title": "best?", "options": ["a", "b"], "timeout": 30}),
+            ),
+            &s,
+        )
+        .unwrap();
+        assert_eq!(
+            open.frame.encode(),
+            r#"42["newPoll",{"obscured":false,"opts":["a","b"],"timeout":30,"title":"best?"}]"#
+        );
+        assert!(
+            build(
+                &custom_act("poll", json!({"title": "x", "options": []})),
+                &s
+            )
+            .is_err()
+        );
+        assert!(
+            build(&custom_act("vote", json!({"option": 0})), &s).is_err(),
+            "no poll yet"
+        );
+        s.apply(&ServerEvent::decode(
+            "newPoll",
+            &[json!({"title": "best?", "options": ["a", "b"], "counts": [0, 0], "initiator": "x", "timestamp": 1})],
+        ).unwrap());
+        let vote = build(&custom_act("vote", json!({"option": 1})), &s).unwrap();
+        assert_eq!(vote.frame.encode(), r#"42["vote",{"option":1}]"#);
+        let err = build(&custom_act("vote", json!(2)), &s).unwrap_err();
+        assert!(err.to_string().contains("out of range"), "{err}");
+        assert_eq!(
+            build(&custom_act("close_poll", Value::Null), &s)
+                .unwrap()
+                .frame
+                .encode(),
+            r#"42["closePoll"]"#
+        );
+        // leaderctl is 2 by default: refused at 1.5 (CyTube would kick us).
+        let err = build(&custom_act("leader", json!({"user": ""})), &s).unwrap_err();
+        assert!(err.to_string().contains("permission `leaderctl`"), "{err}");
+        let mods = state(2.0);
+        assert_eq!(
+            build(&custom_act("leader", json!("")), &mods)
+                .unwrap()
+                .frame
+                .encode(),
+            r#"42["assignLeader",{"name":""}]"#
+        );
+        assert!(build(&custom_act("leader", json!({"user": "ghost"})), &mods).is_err());
+        assert_eq!(
+            build(&custom_act("playlist", Value::Null), &state(-1.0))
+                .unwrap()
+                .frame
+                .encode(),
+            r#"42["requestPlaylist"]"#
+        );
     }
 
     #[test]

@@ -13,6 +13,7 @@
 //! `server` may also be the socket.io server itself (`ws://127.0.0.1:1337` or `wss://…`),
 //! which skips discovery. Secrets are [`Secret`]s: they never appear in `Debug` or logs.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use botkit::backoff::BackoffPolicy;
@@ -62,6 +63,10 @@ fn default_timeout_ms() -> u64 {
     15_000
 }
 
+fn default_state_interval_ms() -> u64 {
+    1_000
+}
+
 /// A CyTube instance's config.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -93,6 +98,14 @@ pub struct CytubeConfig {
     /// Timeout for connecting, the handshake and the login answer, in milliseconds.
     #[serde(default = "default_timeout_ms")]
     pub timeout_ms: u64,
+    /// Least time between two `channel.state` snapshots, in milliseconds; changes within
+    /// it are coalesced into one.
+    #[serde(default = "default_state_interval_ms")]
+    pub state_interval_ms: u64,
+    /// PEM files with extra root certificates to trust for `https://`/`wss://` (a
+    /// self-hosted CyTube with its own CA); the public web roots are always trusted.
+    #[serde(default)]
+    pub tls_roots: Vec<PathBuf>,
 }
 
 impl CytubeConfig {
@@ -108,7 +121,23 @@ impl CytubeConfig {
             auth_cookie: None,
             reconnect: default_reconnect(),
             timeout_ms: default_timeout_ms(),
+            state_interval_ms: default_state_interval_ms(),
+            tls_roots: Vec::new(),
         }
+    }
+
+    /// Also trusts the root certificates in the PEM file at `path`.
+    #[must_use]
+    pub fn tls_root(mut self, path: impl Into<PathBuf>) -> Self {
+        self.tls_roots.push(path.into());
+        self
+    }
+
+    /// Uses another least time between two `channel.state` snapshots.
+    #[must_use]
+    pub fn state_interval(mut self, interval: Duration) -> Self {
+        self.state_interval_ms = u64::try_from(interval.as_millis()).unwrap_or(u64::MAX);
+        self
     }
 
     /// Adds a channel.
@@ -193,6 +222,11 @@ impl CytubeConfig {
         Ok(rooms)
     }
 
+    /// The snapshot interval as a [`Duration`].
+    pub fn state_interval_duration(&self) -> Duration {
+        Duration::from_millis(self.state_interval_ms)
+    }
+
     /// The timeout as a [`Duration`].
     pub fn timeout_duration(&self) -> Duration {
         Duration::from_millis(self.timeout_ms.max(1))
@@ -213,6 +247,8 @@ mod tests {
             user = "rosey"
             password = "hunter22"
             reconnect = { base = "1s", cap = "1m" }
+            state_interval_ms = 250
+            tls_roots = ["/etc/cytube/ca.pem"]
             "#,
         )
         .unwrap();
@@ -228,6 +264,8 @@ mod tests {
             "{debug}"
         );
         assert_eq!(cfg.reconnect.cap, Duration::from_secs(60));
+        assert_eq!(cfg.state_interval_duration(), Duration::from_millis(250));
+        assert_eq!(cfg.tls_roots, [PathBuf::from("/etc/cytube/ca.pem")]);
     }
 
     #[test]

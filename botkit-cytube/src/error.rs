@@ -89,6 +89,27 @@ impl CytubeError {
         }
     }
 
+    /// A short label for the kind of failure, used as the key of the drop counters in
+    /// [`crate::platform::ConnectionMetrics`].
+    pub fn cause(&self) -> &'static str {
+        match self {
+            CytubeError::Config(_) => "config",
+            CytubeError::Discovery(_) => "discovery",
+            CytubeError::Transport(_) => "transport",
+            CytubeError::Closed { .. } => "closed",
+            CytubeError::DeadLink(_) => "dead_link",
+            CytubeError::Handshake(_) => "handshake",
+            CytubeError::ConnectRefused(_) => "refused",
+            CytubeError::LoginFailed(_) => "login_failed",
+            CytubeError::NeedPassword { .. } => "need_password",
+            CytubeError::Kicked(_) => "kicked",
+            CytubeError::Refused(_) => "action_refused",
+            CytubeError::Unsupported(_) => "unsupported",
+            CytubeError::Frame(_) => "frame",
+            CytubeError::NotConnected(_) => "not_connected",
+        }
+    }
+
     /// The least time to wait before retrying, when CyTube's rules say so: a guest login
     /// is allowed once per IP per 60 s, and a connect refused by the per-IP bucket refills
     /// one token per 10 s.

@@ -134,6 +134,16 @@ impl FloodGuard {
         }
     }
 
+    /// Treats both limiters as spent at `now`: the server said `cooldown`, so our model
+    /// was out of step (another client on our IP, a restarted count…). From here on
+    /// messages go at the sustained rate until a quiet spell resets the burst.
+    pub fn saturate(&mut self, now: Instant) {
+        for limiter in [&mut self.floor, &mut self.channel] {
+            limiter.count = u32::MAX;
+            limiter.last = Some(now);
+        }
+    }
+
     /// Waits until a message may go, then records it (tokio time).
     pub async fn acquire(&mut self, channel: Option<&Params>) {
         let wait = self.wait(channel, Instant::now());
@@ -211,6 +221,16 @@ mod tests {
             guard.acquire(None).await;
         }
         assert!(guard.wait(None, Instant::now()) > Duration::ZERO);
+        tokio::time::advance(Duration::from_secs(3)).await;
+        assert_eq!(guard.wait(None, Instant::now()), Duration::ZERO);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_server_cooldown_spends_the_burst() {
+        let mut guard = FloodGuard::new();
+        guard.saturate(Instant::now());
+        let wait = guard.wait(None, Instant::now());
+        assert_eq!(wait, Duration::from_millis(100) + SAFETY_MARGIN);
         tokio::time::advance(Duration::from_secs(3)).await;
         assert_eq!(guard.wait(None, Instant::now()), Duration::ZERO);
     }

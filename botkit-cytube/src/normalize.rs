@@ -12,9 +12,11 @@
 //! * user roles come from fractional ranks through `botkit::command::roles_from_cytube_rank`,
 //!   and user ids are `cytube:<lower-cased name>`.
 //!
-//! Events with no normalized kind (session answers, polls, per-event state) are published
-//! as `raw.<event>` or `channel.state`; the caller attaches the frame as `Raw::Json`, so
-//! nothing is lost.
+//! Events with no normalized kind (session answers, polls) are published as `raw.<event>`,
+//! changes to channel settings (options, MOTD, permissions, emotes, leader, playback
+//! position) as `channel.changed` with `{"event", "data"}`; the caller attaches the frame
+//! as `Raw::Json`, so nothing is lost. The full `channel.state` snapshot is the session's
+//! job (it is coalesced in time, see [`changes_state`]).
 
 use botkit::command::roles_from_cytube_rank;
 use botkit::event::{ChatMessage, Media, Payload, Priority, User};
@@ -107,6 +109,49 @@ fn after_uid(after: Position) -> Option<String> {
 fn state_payload<T: Serialize>(event: &str, data: &T) -> Payload {
     let data = serde_json::to_value(data).unwrap_or(Value::Null);
     Payload::ChannelState(json!({ "event": event, "data": data }))
+}
+
+/// Whether `event` changes the channel state in a way a `channel.state` snapshot should
+/// show. Playback ticks (`mediaUpdate` every 5 s), the throttled user count, the drink
+/// counter and voteskip tallies do not: they would turn the snapshot into a clock.
+pub fn changes_state(event: &ServerEvent) -> bool {
+    use ServerEvent as E;
+    matches!(
+        event,
+        E::Rank(_)
+            | E::Login(_)
+            | E::UserList(_)
+            | E::AddUser(_)
+            | E::UserLeave(_)
+            | E::SetUserMeta(_)
+            | E::SetAfk(_)
+            | E::SetUserRank(_)
+            | E::SetUserProfile(_)
+            | E::SetLeader(_)
+            | E::ChannelOpts(_)
+            | E::SetPermissions(_)
+            | E::SetMotd(_)
+            | E::EmoteList(_)
+            | E::UpdateEmote(_)
+            | E::RemoveEmote(_)
+            | E::RenameEmote(_)
+            | E::Playlist(_)
+            | E::SetPlaylistLocked(_)
+            | E::Queue(_)
+            | E::Delete(_)
+            | E::MoveVideo(_)
+            | E::SetTemp(_)
+            | E::SetCurrent(_)
+            | E::ChangeMedia(_)
+            | E::NewPoll(_)
+            | E::UpdatePoll(_)
+            | E::ClosePoll
+    )
+}
+
+/// The `channel.state` payload: the whole [`ChannelState`] as JSON.
+pub fn snapshot_payload(state: &ChannelState) -> Payload {
+    Payload::ChannelState(serde_json::to_value(state).unwrap_or(Value::Null))
 }
 
 /// One session's normalizer: channel state plus the join-backlog flag.
@@ -274,25 +319,29 @@ impl Normalizer {
                 "playlist.snapshot",
                 Payload::PlaylistSnapshot(items.iter().map(item_media).collect()),
             ),
-            ServerEvent::ChannelOpts(o) => Normalized::new("channel.state", state_payload(name, o)),
-            ServerEvent::SetPermissions(p) => {
-                Normalized::new("channel.state", state_payload(name, p))
+            ServerEvent::ChannelOpts(o) => {
+                Normalized::new("channel.changed", state_payload(name, o))
             }
-            ServerEvent::SetMotd(m) => Normalized::new("channel.state", state_payload(name, m)),
-            ServerEvent::EmoteList(e) => Normalized::new("channel.state", state_payload(name, e)),
+            ServerEvent::SetPermissions(p) => {
+                Normalized::new("channel.changed", state_payload(name, p))
+            }
+            ServerEvent::SetMotd(m) => Normalized::new("channel.changed", state_payload(name, m)),
+            ServerEvent::EmoteList(e) => Normalized::new("channel.changed", state_payload(name, e)),
             ServerEvent::ChannelCssJs(c) => {
-                Normalized::new("channel.state", state_payload(name, c))
+                Normalized::new("channel.changed", state_payload(name, c))
             }
             ServerEvent::SetPlaylistLocked(l) => {
-                Normalized::new("channel.state", state_payload(name, l))
+                Normalized::new("channel.changed", state_payload(name, l))
             }
-            ServerEvent::SetLeader(l) => Normalized::new("channel.state", state_payload(name, l)),
+            ServerEvent::SetLeader(l) => Normalized::new("channel.changed", state_payload(name, l)),
             ServerEvent::SetPlaylistMeta(m) => {
-                Normalized::new("channel.state", state_payload(name, m))
+                Normalized::new("channel.changed", state_payload(name, m))
                     .with_priority(Priority::Low)
             }
-            ServerEvent::MediaUpdate(m) => Normalized::new("channel.state", state_payload(name, m))
-                .with_priority(Priority::Low),
+            ServerEvent::MediaUpdate(m) => {
+                Normalized::new("channel.changed", state_payload(name, m))
+                    .with_priority(Priority::Low)
+            }
             ServerEvent::Kick(_) => Self::raw(name).with_priority(Priority::Critical),
             ServerEvent::Login(_)
             | ServerEvent::NeedPassword(_)

@@ -5,15 +5,16 @@
 //! routed to the session of their target channel, checked against our rank
 //! ([`crate::actions`]), held back by the exact CyTube flood model ([`crate::flood`]) when
 //! they are chat, and written to that session's socket. The runtime's outgoing path splits
-//! text to the 320-character limit and applies the coarse GCRA limits from
-//! [`Platform::capabilities`] before `execute` is called.
+//! text to 320 characters and applies the coarse GCRA limits from
+//! [`Platform::capabilities`] before `execute` is called; [`crate::actions`] splits again
+//! where CyTube would still truncate (UTF-16 units, a reply's `name: ` prefix).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use botkit::action::{Action, Outcome};
+use botkit::action::{Action, ActionKind, Outcome};
 use botkit::config::PlatformSection;
 use botkit::platform::{Capabilities, Health, Platform, PlatformContext, PlatformError};
 use botkit::ratelimit::Limit;
@@ -26,10 +27,62 @@ use crate::error::CytubeError;
 use crate::normalize::PLATFORM;
 use crate::session::{Session, Settings};
 use crate::state::ChannelState;
+use crate::tls::ExtraRoots;
 
 /// CyTube's chat length limit (`max-chat-message-length`, default 320); longer messages
 /// are truncated by the server, so the runtime splits them.
 pub const MAX_MESSAGE_LEN: usize = 320;
+
+/// CyTube's `REQ_PLAYLIST_THROTTLE`: one `requestPlaylist` per 60 s.
+const PLAYLIST_REQUEST_EVERY: Duration = Duration::from_secs(60);
+
+/// One channel session's connection counters, for health and dashboards.
+///
+/// Counted from the start of [`Platform::run`]: a flapping link shows as `reconnects`
+/// climbing and `drops` naming why (`closed`, `dead_link`, `transport`, `refused`,
+/// `handshake`, `kicked`, `login_failed`… see [`CytubeError::cause`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
+pub struct ConnectionMetrics {
+    /// Connection attempts (discovery, websocket, handshake), successful or not.
+    pub attempts: u64,
+    /// Socket.IO connects that succeeded.
+    pub connects: u64,
+    /// Successful connects after the first one.
+    pub reconnects: u64,
+    /// Times the channel was joined (one per successful session).
+    pub joins: u64,
+    /// Connections that ended with an error, by cause.
+    pub drops: BTreeMap<String, u64>,
+}
+
+impl ConnectionMetrics {
+    /// Every counter added up over several sessions.
+    pub fn merge(&mut self, other: &ConnectionMetrics) {
+        self.attempts += other.attempts;
+        self.connects += other.connects;
+        self.reconnects += other.reconnects;
+        self.joins += other.joins;
+        for (cause, n) in &other.drops {
+            *self.drops.entry(cause.clone()).or_default() += n;
+        }
+    }
+}
+
+impl std::fmt::Display for ConnectionMetrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "attempts {}, connects {}, reconnects {}, joins {}",
+            self.attempts, self.connects, self.reconnects, self.joins
+        )?;
+        if !self.drops.is_empty() {
+            let drops: Vec<String> = self.drops.iter().map(|(c, n)| format!("{c} {n}")).collect();
+            write!(f, ", drops: {}", drops.join(", "))?;
+        }
+        Ok(())
+    }
+}
 
 /// A CyTube account in one or more channels.
 pub struct CytubePlatform {
@@ -64,13 +117,18 @@ impl CytubePlatform {
                 (name.clone(), Arc::new(Session::new(name, room.password)))
             })
             .collect();
-        let http = reqwest::Client::builder()
-            .user_agent(concat!("botkit-cytube/", env!("CARGO_PKG_VERSION")))
+        let roots = ExtraRoots::load(&config.tls_roots)?;
+        let tls = roots.rustls_config()?;
+        let http = roots
+            .http_client(
+                reqwest::Client::builder()
+                    .user_agent(concat!("botkit-cytube/", env!("CARGO_PKG_VERSION"))),
+            )?
             .build()
             .map_err(|e| CytubeError::Config(format!("HTTP client: {e}")))?;
         Ok(Self {
             id: id.into(),
-            settings: Arc::new(Settings { config, http }),
+            settings: Arc::new(Settings { config, http, tls }),
             sessions,
             first,
         })
@@ -89,6 +147,22 @@ impl CytubePlatform {
         self.sessions
             .get(&channel.to_lowercase())
             .map(|s| s.snapshot())
+    }
+
+    /// The connection counters of `channel`'s session.
+    pub fn metrics(&self, channel: &str) -> Option<ConnectionMetrics> {
+        self.sessions
+            .get(&channel.to_lowercase())
+            .map(|s| s.metrics())
+    }
+
+    /// The connection counters of every session added up.
+    pub fn total_metrics(&self) -> ConnectionMetrics {
+        let mut total = ConnectionMetrics::default();
+        for session in self.sessions.values() {
+            total.merge(&session.metrics());
+        }
+        total
     }
 
     /// The configured channels.
@@ -119,15 +193,53 @@ impl CytubePlatform {
     /// Carries out `action` and says what happened, with a CyTube-specific error.
     pub async fn perform(&self, action: &Action) -> Result<Outcome, CytubeError> {
         let session = self.session_for(action)?;
-        let outgoing = session.with_state(|state| actions::build(action, state))?;
+        if let ActionKind::Custom { name, .. } = &action.kind
+            && name == "state"
+        {
+            // Not a CyTube frame: the session publishes its snapshot on the bus now.
+            if !session.is_joined() {
+                return Err(CytubeError::NotConnected(session.channel.clone()));
+            }
+            session.request_state();
+            return Ok(Outcome::Done { message_id: None });
+        }
+        let parts = session.with_state(|state| actions::build(action, state))?;
         if !session.is_joined() {
             return Err(CytubeError::NotConnected(session.channel.clone()));
         }
-        if outgoing.counts_as_chat {
-            let antiflood = session.antiflood();
-            session.flood.lock().await.acquire(antiflood.as_ref()).await;
+        if matches!(&action.kind, ActionKind::Custom { name, .. } if name == "playlist") {
+            // CyTube answers a second request within 60 s with an error; say so here.
+            let mut last = session
+                .playlist_requested
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            let now = tokio::time::Instant::now();
+            if let Some(at) = *last
+                && now < at + PLAYLIST_REQUEST_EVERY
+            {
+                let left = (at + PLAYLIST_REQUEST_EVERY).saturating_duration_since(now);
+                return Err(CytubeError::Refused(format!(
+                    "CyTube allows one playlist request per 60 s; try again in {} s (the state's playlist is kept current anyway)",
+                    left.as_secs() + 1
+                )));
+            }
+            *last = Some(now);
         }
-        session.send(&outgoing.frame)?;
+        // One flood-guard lock for all parts: another action's parts never interleave.
+        let mut flood = session.flood.lock().await;
+        for outgoing in &parts {
+            if outgoing.counts_as_chat {
+                // The server said `cooldown`: wait it out, then go at the sustained rate.
+                if let Some(until) = session.take_cooldown() {
+                    tokio::time::sleep_until(until).await;
+                    flood.saturate(tokio::time::Instant::now());
+                }
+                // Read per part: a rank or option change mid-way applies at once.
+                let antiflood = session.antiflood();
+                flood.acquire(antiflood.as_ref()).await;
+            }
+            session.send(&outgoing.frame)?;
+        }
         Ok(Outcome::Done { message_id: None })
     }
 }
@@ -156,21 +268,12 @@ impl Platform for CytubePlatform {
     }
 
     async fn run(&self, ctx: PlatformContext) -> Result<(), PlatformError> {
-        let runs = self.sessions.values().enumerate().map(|(i, session)| {
+        // Sessions start together; `connect_limit` spaces their connects (and every
+        // reconnect) to CyTube's per-IP bucket.
+        let runs = self.sessions.values().map(|session| {
             let session = session.clone();
             let settings = self.settings.clone();
-            let ctx = ctx.clone();
-            async move {
-                // Stagger connects: CyTube allows 5 per IP in a burst, then 1 per 10 s.
-                if i >= 4 {
-                    let wait = Duration::from_secs(10 * (i as u64 - 3));
-                    tokio::select! {
-                        _ = tokio::time::sleep(wait) => {}
-                        _ = ctx.shutdown_requested() => return Ok(()),
-                    }
-                }
-                session.run(settings, ctx).await
-            }
+            session.run(settings, ctx.clone())
         });
         let results = join_all(runs).await;
         match results.into_iter().find_map(Result::err) {
@@ -197,7 +300,7 @@ impl Platform for CytubePlatform {
             .sessions
             .values()
             .filter(|s| !s.is_joined())
-            .map(|s| format!("#{}: {}", s.channel, s.status()))
+            .map(|s| format!("#{}: {} ({})", s.channel, s.status(), s.metrics()))
             .collect();
         match (down.len(), self.sessions.len()) {
             (0, _) => Health::Up,

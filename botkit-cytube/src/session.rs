@@ -38,7 +38,8 @@ use crate::discovery::{discover, websocket_url};
 use crate::error::CytubeError;
 use crate::events::ServerEvent;
 use crate::flood::{FloodGuard, Params};
-use crate::normalize::{Normalized, Normalizer};
+use crate::normalize::{Normalized, Normalizer, changes_state, snapshot_payload};
+use crate::platform::ConnectionMetrics;
 use crate::state::ChannelState;
 
 /// Messages above this size make tungstenite drop the connection; between
@@ -50,6 +51,8 @@ const WS_MAX_MESSAGE: usize = 4 * MAX_FRAME_LEN;
 pub(crate) struct Settings {
     pub(crate) config: CytubeConfig,
     pub(crate) http: reqwest::Client,
+    /// TLS for `wss://`: public roots plus the configured extra roots.
+    pub(crate) tls: Arc<tokio_rustls::rustls::ClientConfig>,
 }
 
 /// One channel's session, shared between its connection task and `execute`.
@@ -61,6 +64,13 @@ pub(crate) struct Session {
     out: Mutex<Option<mpsc::UnboundedSender<String>>>,
     pub(crate) flood: tokio::sync::Mutex<FloodGuard>,
     status: Mutex<String>,
+    /// Asks the connection task for a `channel.state` snapshot now (the `state` action).
+    state_now: tokio::sync::Notify,
+    /// When `requestPlaylist` was last sent (CyTube allows one per 60 s).
+    pub(crate) playlist_requested: Mutex<Option<Instant>>,
+    metrics: Mutex<ConnectionMetrics>,
+    /// Set when the server answered `cooldown`: no chat before this instant.
+    cooldown_until: Mutex<Option<Instant>>,
 }
 
 impl std::fmt::Debug for Session {
@@ -87,7 +97,17 @@ impl Session {
             out: Mutex::new(None),
             flood: tokio::sync::Mutex::new(FloodGuard::new()),
             status: Mutex::new("starting".to_owned()),
+            state_now: tokio::sync::Notify::new(),
+            playlist_requested: Mutex::new(None),
+            metrics: Mutex::new(ConnectionMetrics::default()),
+            cooldown_until: Mutex::new(None),
         }
+    }
+
+    /// Has the connection publish a `channel.state` snapshot at once, outside the
+    /// coalescing interval.
+    pub(crate) fn request_state(&self) {
+        self.state_now.notify_one();
     }
 
     fn lock_normalizer(&self) -> std::sync::MutexGuard<'_, Normalizer> {
@@ -110,6 +130,22 @@ impl Session {
             (s.options.chat_antiflood && s.my_rank < 2.0)
                 .then(|| Params::from_channel(&s.options.chat_antiflood_params))
         })
+    }
+
+    /// Takes the pending server cooldown, if any: the instant before which no chat may go.
+    pub(crate) fn take_cooldown(&self) -> Option<Instant> {
+        self.cooldown_until.lock().ok().and_then(|mut c| c.take())
+    }
+
+    /// The connection counters so far.
+    pub(crate) fn metrics(&self) -> ConnectionMetrics {
+        self.metrics.lock().map(|m| m.clone()).unwrap_or_default()
+    }
+
+    fn count(&self, f: impl FnOnce(&mut ConnectionMetrics)) {
+        if let Ok(mut m) = self.metrics.lock() {
+            f(&mut m);
+        }
     }
 
     /// Whether the session is in its channel now.
@@ -161,6 +197,7 @@ impl Session {
             if ctx.is_shutting_down() {
                 return Ok(());
             }
+            self.count(|m| m.attempts += 1);
             let result = self.connect_once(&settings, &ctx).await;
             let reached_channel = self.is_joined();
             self.detach();
@@ -171,6 +208,7 @@ impl Session {
                 }
                 Err(e) => e,
             };
+            self.count(|m| *m.drops.entry(error.cause().to_owned()).or_default() += 1);
             let reason = format!("#{}: {error}", self.channel);
             if let Err(e) = ctx.connection(false, &reason) {
                 tracing::debug!(error = %e, "could not publish connection.down");
@@ -224,6 +262,17 @@ impl Session {
             url = self.url(settings) => url?,
             _ = ctx.shutdown_requested() => return Ok(End::Shutdown),
         };
+        // CyTube's per-IP connect bucket, shared by every session in this process.
+        let wait = crate::connect_limit::reserve(&url);
+        if !wait.is_zero() {
+            self.set_status(format!("waiting {}s for a connect slot", wait.as_secs()));
+            tracing::info!(channel = %self.channel, wait_ms = wait.as_millis() as u64, "holding the connect back for CyTube's per-IP limit");
+            tokio::select! {
+                _ = sleep(wait) => {}
+                _ = ctx.shutdown_requested() => return Ok(End::Shutdown),
+            }
+            self.set_status("connecting");
+        }
         let mut request = url
             .as_str()
             .into_client_request()
@@ -236,7 +285,13 @@ impl Session {
         let ws_config = WebSocketConfig::default()
             .max_message_size(Some(WS_MAX_MESSAGE))
             .max_frame_size(Some(WS_MAX_MESSAGE));
-        let connect = tokio_tungstenite::connect_async_with_config(request, Some(ws_config), true);
+        let connector = tokio_tungstenite::Connector::Rustls(settings.tls.clone());
+        let connect = tokio_tungstenite::connect_async_tls_with_config(
+            request,
+            Some(ws_config),
+            true,
+            Some(connector),
+        );
         let (ws, _) = tokio::select! {
             r = timeout(limit, connect) => r
                 .map_err(|_| CytubeError::Transport(format!("connecting to {url} timed out")))?
@@ -289,6 +344,12 @@ impl Session {
                 Some(text) = rx.recv() => {
                     sink.send(Message::Text(text.into())).await.map_err(ws_error)?;
                 }
+                _ = sleep_until(conn.state_due.unwrap_or(deadline)), if conn.state_due.is_some() => {
+                    conn.publish_state();
+                }
+                _ = self.state_now.notified(), if conn.phase == Phase::Joined => {
+                    conn.publish_state();
+                }
                 _ = sleep_until(deadline) => {
                     return Err(match &conn.open {
                         Some(open) if conn.connected => CytubeError::DeadLink(open.dead_after()),
@@ -308,6 +369,16 @@ impl Session {
                 )));
             }
         }
+    }
+}
+
+/// Replaces a non-empty `password` in a `channelOpts` object with `true` ("the channel has
+/// a password"), keeping `false`/`""` as they are.
+fn redact_channel_password(opts: &mut Value) {
+    if let Some(pw) = opts.get_mut("password")
+        && pw.as_str().is_some_and(|p| !p.is_empty())
+    {
+        *pw = Value::Bool(true);
     }
 }
 
@@ -363,6 +434,10 @@ struct Conn<'a> {
     outgoing: Vec<String>,
     finished: Option<Result<End, CytubeError>>,
     login_deadline: Option<Instant>,
+    /// When the last `channel.state` snapshot went out.
+    last_state: Option<Instant>,
+    /// When the next (coalesced) snapshot is due, if the state changed since the last.
+    state_due: Option<Instant>,
 }
 
 impl<'a> Conn<'a> {
@@ -380,6 +455,39 @@ impl<'a> Conn<'a> {
             outgoing: Vec::new(),
             finished: None,
             login_deadline: None,
+            last_state: None,
+            state_due: None,
+        }
+    }
+
+    /// Publishes the whole channel state on `channel.state`.
+    fn publish_state(&mut self) {
+        self.state_due = None;
+        self.last_state = Some(Instant::now());
+        let payload = snapshot_payload(self.session.lock_normalizer().state());
+        let source = self.ctx.source(Some(&self.session.channel));
+        match Event::platform(source, "channel.state", payload) {
+            Ok(event) => {
+                if let Err(error) = self.ctx.publish(event) {
+                    tracing::debug!(%error, "publish failed");
+                }
+            }
+            Err(error) => tracing::warn!(%error, "channel.state not published"),
+        }
+    }
+
+    /// The state changed: publish a snapshot now if none went out within the interval
+    /// (leading edge), else once the interval has passed (trailing edge), so a burst of
+    /// playlist changes costs at most one snapshot per interval.
+    fn state_changed(&mut self) {
+        if self.state_due.is_some() {
+            return;
+        }
+        let now = Instant::now();
+        let interval = self.settings.config.state_interval_duration();
+        match self.last_state {
+            Some(last) if now < last + interval => self.state_due = Some(last + interval),
+            _ => self.publish_state(),
         }
     }
 
@@ -422,6 +530,12 @@ impl<'a> Conn<'a> {
             SocketPacket::Connect { namespace, .. } if namespace == "/" => {
                 if self.phase == Phase::Connecting {
                     self.connected = true;
+                    self.session.count(|m| {
+                        if m.connects > 0 {
+                            m.reconnects += 1;
+                        }
+                        m.connects += 1;
+                    });
                     self.session.set_status("logging in");
                     if let Err(e) = self.ctx.connection(true, "connected") {
                         tracing::debug!(error = %e, "could not publish connection.up");
@@ -487,7 +601,14 @@ impl<'a> Conn<'a> {
         self.session.lock_normalizer().join_started();
     }
 
-    fn on_event(&mut self, name: &str, args: Vec<Value>) {
+    fn on_event(&mut self, name: &str, mut args: Vec<Value>) {
+        if name == "channelOpts" {
+            // CyTube broadcasts the channel password in clear; it is a secret of our
+            // config, so it stops here, before the state, the bus and any log.
+            for arg in &mut args {
+                redact_channel_password(arg);
+            }
+        }
         let event = match ServerEvent::decode(name, &args) {
             Ok(event) => event,
             Err(error) => {
@@ -505,11 +626,15 @@ impl<'a> Conn<'a> {
         };
         self.session_rules(&event);
         let normalized = self.session.lock_normalizer().handle(&event);
+        let mut state_changed = self.phase == Phase::Joined && changes_state(&event);
         if self.phase == Phase::Joining && matches!(event, ServerEvent::UserList(_)) {
             self.phase = Phase::Joined;
             self.session.joined.store(true, Ordering::Release);
             self.session.set_status("joined");
+            self.session.count(|m| m.joins += 1);
             tracing::info!(channel = %self.session.channel, "joined the CyTube channel");
+            // The first snapshot, right after `channel.joined`.
+            state_changed = true;
         }
         let mut args = Some(args);
         let count = normalized.len();
@@ -520,6 +645,9 @@ impl<'a> Conn<'a> {
                 args.clone().unwrap_or_default()
             };
             self.publish(n, name, args);
+        }
+        if state_changed {
+            self.state_changed();
         }
     }
 
@@ -557,7 +685,13 @@ impl<'a> Conn<'a> {
                 self.kicked = Some(kick.reason.clone());
             }
             ServerEvent::Cooldown(ms) => {
-                tracing::warn!(%channel, ms, "the server dropped a chat message (cooldown); the flood model is out of step");
+                tracing::warn!(%channel, ms, "the server dropped a chat message (cooldown); pausing chat and pacing at the sustained rate");
+                let pause = Duration::try_from_secs_f64(ms.max(0.0) / 1000.0)
+                    .unwrap_or(Duration::from_secs(1))
+                    .min(Duration::from_secs(60));
+                if let Ok(mut until) = self.session.cooldown_until.lock() {
+                    *until = Some(Instant::now() + pause);
+                }
             }
             ServerEvent::ErrorMsg(e) => {
                 tracing::warn!(%channel, msg = %e.msg, "errorMsg from CyTube")

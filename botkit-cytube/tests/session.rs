@@ -3,9 +3,6 @@
 //! (by pid) when the test ends. Real time is used, with short heartbeat and backoff
 //! settings, because the peer runs on the wall clock.
 
-use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -21,94 +18,8 @@ use tokio::task::JoinHandle;
 
 const WAIT: Duration = Duration::from_secs(10);
 
-struct Peer {
-    child: Child,
-    port: u16,
-}
-
-impl Peer {
-    fn start(env: &[(&str, &str)]) -> Peer {
-        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/peer");
-        assert!(
-            dir.join("node_modules/socket.io").exists(),
-            "the test peer is not installed: run `npm ci --prefix botkit-cytube/tests/peer` (.ci/run does)"
-        );
-        let mut cmd = Command::new("node");
-        cmd.arg("server.js")
-            .current_dir(&dir)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        let mut child = cmd
-            .spawn()
-            .expect("node must be installed to run the test peer");
-        let stdout = child.stdout.take().expect("piped stdout");
-        let mut line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("peer prints its port");
-        let port = line
-            .trim()
-            .strip_prefix("PORT ")
-            .and_then(|p| p.parse().ok())
-            .unwrap_or_else(|| panic!("unexpected peer output {line:?}"));
-        Peer { child, port }
-    }
-
-    fn web(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-
-    fn ws(&self) -> String {
-        format!("ws://127.0.0.1:{}", self.port)
-    }
-
-    async fn control(&self, path: &str, query: &[(&str, &str)]) -> Value {
-        let url = format!("{}/control/{path}", self.web());
-        let url = reqwest::Url::parse_with_params(&url, query).expect("control URL");
-        reqwest::Client::new()
-            .get(url)
-            .send()
-            .await
-            .expect("control request")
-            .json()
-            .await
-            .expect("control answer is JSON")
-    }
-
-    /// The events the peer received, as `(user, event, args)`.
-    async fn log(&self) -> Vec<(String, String, Value)> {
-        let log = self.control("log", &[]).await;
-        log.as_array()
-            .into_iter()
-            .flatten()
-            .map(|e| {
-                (
-                    e["user"].as_str().unwrap_or_default().to_owned(),
-                    e["event"].as_str().unwrap_or_default().to_owned(),
-                    e["args"].clone(),
-                )
-            })
-            .collect()
-    }
-
-    async fn count(&self, event: &str) -> usize {
-        self.log()
-            .await
-            .iter()
-            .filter(|(_, e, _)| e == event)
-            .count()
-    }
-}
-
-impl Drop for Peer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+mod common;
+use common::Peer;
 
 struct Bot {
     platform: Arc<CytubePlatform>,
@@ -672,6 +583,12 @@ async fn a_refused_connect_is_retried_later() {
         matches!(&down.payload, Payload::ConnectionDown { reason } if reason.contains("Rate limit exceeded")),
         "{down:?}"
     );
+    // Health says it is down, why, and how often it tried.
+    let health = bot.platform.health();
+    assert!(
+        matches!(&health, botkit::platform::Health::Down(why) if why.contains("Rate limit exceeded") && why.contains("refused 1")),
+        "{health:?}"
+    );
     bot.stop().await;
 }
 
@@ -723,5 +640,460 @@ async fn one_account_in_several_channels() {
     );
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(peer.count("chatMsg").await, 2);
+    bot.stop().await;
+}
+
+/// The `channel.state` snapshots in `events` seen within `window`.
+async fn snapshots(bot: &mut Bot, window: Duration) -> Vec<Arc<Event>> {
+    let mut seen = Vec::new();
+    let _ = tokio::time::timeout(window, async {
+        while let Some(ev) = bot.events.recv().await {
+            if ev.topic.as_str() == "platform.cytube.channel.state" {
+                seen.push(ev);
+            }
+        }
+    })
+    .await;
+    seen
+}
+
+fn snapshot_json(ev: &Event) -> &Value {
+    match &ev.payload {
+        Payload::ChannelState(v) => v,
+        other => panic!("channel.state carries {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn channel_state_snapshots_are_published_and_coalesced() {
+    let peer = Peer::start(&[]);
+    let mut bot = Bot::start(
+        CytubeConfig::new(peer.ws())
+            .room(RoomConfig::new("lab"))
+            .user("stater")
+            .state_interval(Duration::from_millis(500)),
+    );
+    // The join's `playlist` frame is a playlist.snapshot, and a channel.state follows the
+    // join (priorities may reorder the three).
+    let (mut playlist, mut joined, mut first) = (None, false, None);
+    while playlist.is_none() || !joined || first.is_none() {
+        let ev = bot
+            .next("the join's events", |e| {
+                let t = e.topic.as_str();
+                t.ends_with("playlist.snapshot")
+                    || t.ends_with("channel.joined")
+                    || t.ends_with("channel.state")
+            })
+            .await;
+        match ev.topic.as_str() {
+            "platform.cytube.playlist.snapshot" => playlist = Some(ev),
+            "platform.cytube.channel.joined" => joined = true,
+            _ => first = first.or(Some(ev)),
+        }
+    }
+    let playlist = playlist.expect("seen");
+    assert!(matches!(&playlist.payload, Payload::PlaylistSnapshot(items) if items.is_empty()));
+    let first = first.expect("seen");
+    let state = snapshot_json(&first);
+    assert_eq!(state["me"], "stater");
+    assert!(state["users"]["stater"].is_object(), "{state}");
+    assert_eq!(state["options"]["chat_antiflood"], false);
+
+    // 60 items queued at once (180 frames): a couple of snapshots, the last one complete.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let start = std::time::Instant::now();
+    peer.control("queue", &[("chan", "lab"), ("n", "60")]).await;
+    let mut burst = Vec::new();
+    let complete = |ev: &Event| {
+        snapshot_json(ev)["playlist"]
+            .as_array()
+            .is_some_and(|p| p.len() == 60)
+    };
+    while !burst.last().is_some_and(|e: &Arc<Event>| complete(e)) {
+        let ev = bot
+            .next(
+                "snapshots of the burst",
+                is("platform.cytube.channel.state"),
+            )
+            .await;
+        burst.push(ev);
+    }
+    // Leading edge plus one per interval while frames kept coming (a loaded machine may
+    // spread the burst); without coalescing this would be ~180.
+    let intervals = (start.elapsed().as_millis() / 500) as usize;
+    assert!(
+        burst.len() <= 2 + intervals && burst.len() < 10,
+        "{} snapshots for one burst over {:?}",
+        burst.len(),
+        start.elapsed()
+    );
+    let last = snapshot_json(burst.last().expect("a snapshot"));
+    assert_eq!(last["current_uid"], 0);
+    // Nothing more is published once the burst is over.
+    assert!(
+        snapshots(&mut bot, Duration::from_millis(700))
+            .await
+            .is_empty()
+    );
+
+    // A plugin that starts late asks for the state with the `state` action.
+    bot.custom("lab", "state", Value::Null)
+        .await
+        .expect("state action");
+    let asked = snapshots(&mut bot, Duration::from_millis(300)).await;
+    assert_eq!(asked.len(), 1, "the snapshot answers at once");
+    assert_eq!(
+        snapshot_json(&asked[0])["playlist"]
+            .as_array()
+            .map(Vec::len),
+        Some(60)
+    );
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn discovery_prefers_the_secure_server_and_chats_over_wss() {
+    let peer = Peer::start(&[("PEER_TLS", "1")]);
+    // /socketconfig lists a plain entry first (which cannot connect) and a secure one.
+    let mut bot = Bot::start(
+        CytubeConfig::new(peer.web())
+            .room(RoomConfig::new("labchan"))
+            .user("ownerbot")
+            .password("hunter22")
+            .tls_root(common::ca_path()),
+    );
+    bot.joined("labchan").await;
+    assert_eq!(
+        bot.platform.channel_state("labchan").map(|s| s.my_rank),
+        Some(5.0)
+    );
+    peer.control(
+        "chat",
+        &[("chan", "labchan"), ("user", "alice"), ("msg", "over tls")],
+    )
+    .await;
+    let ev = bot
+        .next("chat over wss", is("platform.cytube.chat.message"))
+        .await;
+    assert_eq!(ev.payload.chat().map(|m| m.text.as_str()), Some("over tls"));
+    bot.act(
+        "labchan",
+        ActionKind::Say {
+            text: "secure hello".into(),
+        },
+    )
+    .await
+    .expect("say over wss");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let log = peer.log().await;
+    assert!(
+        log.iter()
+            .any(|(u, e, a)| u == "ownerbot" && e == "chatMsg" && a["msg"] == "secure hello")
+    );
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn an_untrusted_certificate_is_a_clear_connection_error() {
+    let peer = Peer::start(&[("PEER_TLS", "1")]);
+    // No tls_root: the peer's private CA is not trusted.
+    let mut bot = Bot::start(
+        CytubeConfig::new(peer.ws())
+            .room(RoomConfig::new("lab"))
+            .user("nobody"),
+    );
+    let down = bot
+        .next("connection.down", is("platform.cytube.connection.down"))
+        .await;
+    assert!(
+        matches!(&down.payload, Payload::ConnectionDown { reason } if reason.to_lowercase().contains("certificate")),
+        "{down:?}"
+    );
+    assert!(!bot.platform.is_joined("lab"));
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn polls_leader_and_playlist_refresh_against_the_peer() {
+    let peer = Peer::start(&[]);
+    let mut bot = Bot::start(
+        CytubeConfig::new(peer.ws())
+            .room(RoomConfig::new("labchan"))
+            .user("ownerbot")
+            .password("hunter22"),
+    );
+    bot.joined("labchan").await;
+    peer.control(
+        "join",
+        &[("chan", "labchan"), ("user", "alice"), ("rank", "0")],
+    )
+    .await;
+    bot.next("alice", is("platform.cytube.user.joined")).await;
+
+    // Polls: open, vote, close; the state follows the server's answers.
+    bot.custom(
+        "labchan",
+        "poll",
+        json!({"title": "snack?", "options": ["tea", "cake"]}),
+    )
+    .await
+    .expect("poll opened");
+    bot.next("newPoll", is("platform.cytube.raw.newPoll")).await;
+    bot.custom("labchan", "vote", json!({"option": 1}))
+        .await
+        .expect("voted");
+    bot.next("updatePoll", is("platform.cytube.raw.updatePoll"))
+        .await;
+    let poll = bot
+        .platform
+        .channel_state("labchan")
+        .and_then(|s| s.poll)
+        .expect("open poll");
+    assert_eq!(poll.options, ["tea", "cake"]);
+    assert_eq!(
+        serde_json::to_value(&poll.counts).expect("json"),
+        json!([0.0, 1.0])
+    );
+    bot.custom("labchan", "close_poll", Value::Null)
+        .await
+        .expect("closed");
+    bot.next("closePoll", is("platform.cytube.raw.closePoll"))
+        .await;
+    assert!(
+        bot.platform
+            .channel_state("labchan")
+            .is_some_and(|s| s.poll.is_none())
+    );
+
+    // Leader: assigned and removed.
+    bot.custom("labchan", "leader", json!({"user": "alice"}))
+        .await
+        .expect("leader");
+    bot.next("setLeader", |e| {
+        e.topic.as_str() == "platform.cytube.channel.changed"
+            && matches!(&e.payload, Payload::ChannelState(v) if v["data"] == "alice")
+    })
+    .await;
+    assert_eq!(
+        bot.platform.channel_state("labchan").and_then(|s| s.leader),
+        Some("alice".to_owned())
+    );
+    bot.custom("labchan", "leader", json!(""))
+        .await
+        .expect("no leader");
+    bot.next("leader removed", |e| {
+        matches!(&e.payload, Payload::ChannelState(v) if v["event"] == "setLeader" && v["data"] == "")
+    })
+    .await;
+
+    // Playlist refresh: once, then refused locally for 60 s (CyTube's throttle).
+    bot.custom("labchan", "playlist", Value::Null)
+        .await
+        .expect("requestPlaylist");
+    bot.next(
+        "refreshed playlist",
+        is("platform.cytube.playlist.snapshot"),
+    )
+    .await;
+    let err = bot
+        .custom("labchan", "playlist", Value::Null)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("60 s"), "{err}");
+    assert_eq!(peer.count("requestPlaylist").await, 1);
+    bot.stop().await;
+
+    // A guest (rank 0) may vote but not run polls or assign a leader: refused before
+    // anything is sent, since CyTube kicks for `assignLeader`.
+    let mut guest = Bot::start(
+        CytubeConfig::new(peer.ws())
+            .room(RoomConfig::new("labchan"))
+            .user("pollguest"),
+    );
+    guest.joined("labchan").await;
+    let err = guest
+        .custom("labchan", "leader", json!({"user": "alice"}))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("leaderctl"), "{err}");
+    let err = guest
+        .custom("labchan", "poll", json!({"title": "t", "options": ["x"]}))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("pollctl"), "{err}");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(peer.count("assignLeader").await, 2, "only the owner's two");
+    assert_eq!(peer.count("newPoll").await, 1);
+    assert!(guest.platform.is_joined("labchan"), "not kicked");
+    guest.stop().await;
+}
+
+#[tokio::test]
+async fn reconnects_and_drops_are_counted_by_cause() {
+    let peer = Peer::start(&[("PEER_PING_INTERVAL", "300"), ("PEER_PING_TIMEOUT", "300")]);
+    let mut bot = Bot::start(
+        CytubeConfig::new(peer.ws())
+            .room(RoomConfig::new("lab"))
+            .user("counter"),
+    );
+    bot.joined("lab").await;
+    let first = bot.platform.metrics("lab").expect("metrics");
+    assert_eq!((first.connects, first.reconnects, first.joins), (1, 0, 1));
+    assert!(first.drops.is_empty());
+    peer.control("kill", &[]).await;
+    bot.next("connection.down", is("platform.cytube.connection.down"))
+        .await;
+    bot.joined("lab").await;
+    peer.control("freeze", &[]).await;
+    bot.next("connection.down", is("platform.cytube.connection.down"))
+        .await;
+    bot.joined("lab").await;
+    let m = bot.platform.metrics("lab").expect("metrics");
+    assert_eq!(
+        (m.attempts, m.connects, m.reconnects, m.joins),
+        (3, 3, 2, 3),
+        "{m}"
+    );
+    assert_eq!(m.drops.get("dead_link"), Some(&1), "{m}");
+    assert_eq!(m.drops.values().sum::<u64>(), 2, "{m}");
+    assert_eq!(bot.platform.total_metrics(), m);
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn six_channels_keep_to_the_per_ip_connect_bucket() {
+    // The peer's bucket is CyTube's: 5 connects at once, then one per 10 s.
+    let peer = Peer::start(&[("PEER_CONNECT_BURST", "5")]);
+    let channels = ["c1", "c2", "c3", "c4", "c5", "c6"];
+    let mut config = CytubeConfig::new(peer.ws()).user("sixer");
+    for c in channels {
+        config = config.room(RoomConfig::new(c));
+    }
+    let start = std::time::Instant::now();
+    let mut bot = Bot::start(config);
+    let mut pending = channels.to_vec();
+    while !pending.is_empty() {
+        let ev = tokio::time::timeout(Duration::from_secs(20), async {
+            loop {
+                let ev = bot.events.recv().await.expect("bus open");
+                if ev.topic.as_str() == "platform.cytube.channel.joined" {
+                    return ev;
+                }
+            }
+        })
+        .await
+        .expect("every channel joined within 20 s");
+        pending.retain(|c| Some(*c) != ev.channel());
+    }
+    // The sixth waited for a refilled token instead of drawing `44 Rate limit exceeded`.
+    assert!(
+        start.elapsed() >= Duration::from_secs(10),
+        "{:?}",
+        start.elapsed()
+    );
+    assert_eq!(peer.count("connectRefused").await, 0);
+    assert!(bot.platform.total_metrics().drops.is_empty());
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn a_server_cooldown_pauses_chat_before_the_next_message() {
+    let peer = Peer::start(&[]);
+    let mut bot = Bot::start(
+        CytubeConfig::new(peer.ws())
+            .room(RoomConfig::new("lab"))
+            .user("cooled"),
+    );
+    bot.joined("lab").await;
+    // As if another client on our IP had spent the limiter: the server says `cooldown`.
+    peer.control("send", &[("frame", r#"42["cooldown",1000]"#)])
+        .await;
+    bot.next("cooldown", is("platform.cytube.raw.cooldown"))
+        .await;
+    let start = std::time::Instant::now();
+    for text in ["after", "the", "pause"] {
+        bot.act("lab", ActionKind::Say { text: text.into() })
+            .await
+            .expect("say");
+    }
+    let took = start.elapsed();
+    // About 1 s of pause, then the sustained rate (10/s), not a fresh burst.
+    assert!(took >= Duration::from_millis(1100), "{took:?}");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(peer.count("chatMsg").await, 3);
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn a_clean_server_close_is_reconnected_with_the_desired_state() {
+    let peer = Peer::start(&[]);
+    let mut bot = Bot::start(
+        CytubeConfig::new(peer.ws())
+            .room(RoomConfig::new("secret").with_password("sekrit"))
+            .user("closer"),
+    );
+    bot.joined("secret").await;
+    // Engine.IO close (`1`) and a websocket close frame: not a kick, so reconnect.
+    peer.control("close", &[]).await;
+    let down = bot
+        .next("connection.down", is("platform.cytube.connection.down"))
+        .await;
+    assert!(
+        matches!(&down.payload, Payload::ConnectionDown { reason } if reason.contains("closed")),
+        "{down:?}"
+    );
+    bot.joined("secret").await;
+    let joins: Vec<Value> = peer
+        .log()
+        .await
+        .into_iter()
+        .filter(|(_, e, _)| e == "joinChannel")
+        .map(|(_, _, a)| a)
+        .collect();
+    assert_eq!(joins.len(), 2);
+    assert!(
+        joins.iter().all(|a| a["pw"] == "***"),
+        "password replayed: {joins:?}"
+    );
+    let m = bot.platform.metrics("secret").expect("metrics");
+    assert_eq!((m.reconnects, m.drops.get("closed")), (1, Some(&1)), "{m}");
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn the_channel_password_never_reaches_the_bus() {
+    let peer = Peer::start(&[]);
+    let mut bot = Bot::start(
+        CytubeConfig::new(peer.ws())
+            .room(RoomConfig::new("secret").with_password("sekrit"))
+            .user("keeper"),
+    );
+    // CyTube's channelOpts carries `"password":"sekrit"`; collect everything up to the
+    // first snapshot and look for it in payloads and raw frames.
+    let mut seen = Vec::new();
+    let snapshot = tokio::time::timeout(WAIT, async {
+        loop {
+            let ev = bot.events.recv().await.expect("bus open");
+            seen.push(ev.clone());
+            if ev.topic.as_str() == "platform.cytube.channel.state" {
+                return ev;
+            }
+        }
+    })
+    .await
+    .expect("a snapshot");
+    assert!(
+        seen.iter()
+            .any(|e| matches!(&e.payload, Payload::ChannelState(v) if v["event"] == "channelOpts")),
+        "channelOpts was published"
+    );
+    let opts = &snapshot_json(&snapshot)["options"];
+    assert_eq!(opts["password"], true, "{opts}");
+    for ev in &seen {
+        let text = serde_json::to_string(&**ev).expect("events serialize");
+        assert!(!text.contains("sekrit"), "{text}");
+    }
+    let state = bot.platform.channel_state("secret").expect("state");
+    assert!(!format!("{state:?}").contains("sekrit"));
     bot.stop().await;
 }

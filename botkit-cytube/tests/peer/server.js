@@ -10,7 +10,12 @@
 // Usage: node server.js            -> prints "PORT <n>" once listening on 127.0.0.1
 // Env:   PEER_PING_INTERVAL, PEER_PING_TIMEOUT (ms; CyTube uses 25000 / 120000),
 //        PEER_GUEST_DELAY_MS (guest logins per IP; default 0 = off),
-//        PEER_CONNECT_BURST (connects allowed per IP before `44 Rate limit exceeded`).
+//        PEER_CONNECT_BURST (the per-IP connect bucket: that many at once, then one per
+//        10 s; beyond it `44 Rate limit exceeded`, logged as `connectRefused`),
+//        PEER_TLS=1: serve HTTPS/WSS with server-cert.pem (signed by ca.pem, valid for
+//        127.0.0.1 until 2125; generated once for these tests, the key is no secret), and
+//        advertise in /socketconfig an insecure entry first and the secure one second, as
+//        a real deployment with both ports does.
 // Test control (HTTP GET on the same port):
 //   /control/log               JSON list of every event clients sent, and cooldowns emitted
 //   /control/kill              destroy every TCP connection (like a crashed server: 1006)
@@ -21,9 +26,14 @@
 //   /control/kick?user=N&reason=R
 //   /control/chat?chan=C&user=N&msg=M   a chat message from a (fake) user N
 //   /control/join?chan=C&user=N&rank=R  a fake user joins (addUser to everyone)
+//   /control/opts?chan=C&set=JSON       merge JSON into the channel options (channelOpts to all)
+//   /control/queue?chan=C&n=N           a fake user queues N items at once (a playlist burst)
 "use strict";
 
+const fs = require("fs");
 const http = require("http");
+const https = require("https");
+const path = require("path");
 const { Server } = require("socket.io");
 
 const env = (k, d) => (process.env[k] !== undefined ? Number(process.env[k]) : d);
@@ -31,6 +41,7 @@ const PING_INTERVAL = env("PEER_PING_INTERVAL", 25000);
 const PING_TIMEOUT = env("PEER_PING_TIMEOUT", 120000);
 const GUEST_DELAY = env("PEER_GUEST_DELAY_MS", 0);
 const CONNECT_BURST = env("PEER_CONNECT_BURST", 1e9);
+const TLS = process.env.PEER_TLS === "1";
 
 const NAME_RE = /^[\w-]{1,20}$/;
 const CHAN_RE = /^[\w-]{1,30}$/;
@@ -190,7 +201,9 @@ function joinBurst(s, ch) {
     s.emit("setCurrent", ch.current.uid);
     s.emit("changeMedia", { ...ch.current.media, currentTime: 0, paused: false });
   }
+  if (ch.poll) { const { voters, ...shown } = ch.poll; s.emit("newPoll", shown); }
   s.emit("userlist", members(ch));
+  if (ch.leader) s.emit("setLeader", ch.leader);
   s.emit("usercount", ch.sockets.size);
   if (!ch.registered) s.emit("channelNotRegistered");
   if (s.data.name) {
@@ -408,14 +421,67 @@ function wire(s) {
     Object.assign(ch.opts, d);
     emitChannel(ch, "channelOpts", ch.opts);
   });
+  s.on("requestPlaylist", () => {
+    log.push({ user: s.data.name, event: "requestPlaylist" });
+    const ch = s.data.channel;
+    if (!ch) return;
+    const now = Date.now();
+    if (s.data.lastPlaylistRequest && now - s.data.lastPlaylistRequest < 60000) {
+      s.emit("errorMsg", { msg: "Get Playlist URLs is limited to 1 usage every 60 seconds.  Please try again later.", code: "REQ_PLAYLIST_LIMIT_REACHED" });
+      return;
+    }
+    s.data.lastPlaylistRequest = now;
+    s.emit("setPlaylistMeta", playlistMeta(ch));
+    s.emit("playlist", ch.playlist);
+    if (ch.current) s.emit("setCurrent", ch.current.uid);
+  });
+  s.on("newPoll", (d) => {
+    log.push({ user: s.data.name, event: "newPoll", args: d });
+    const ch = s.data.channel;
+    if (!ch || !d || effRank(s) < ch.perms.pollctl) return;
+    if (!Array.isArray(d.opts) || d.opts.length > 50) { s.emit("errorMsg", { msg: "Poll options must be a list of at most 50" }); return; }
+    ch.poll = { title: escapeHtml(String(d.title)), options: d.opts.map((o) => escapeHtml(String(o))), counts: d.opts.map(() => 0), initiator: s.data.name, timestamp: Date.now(), voters: new Set() };
+    const { voters, ...shown } = ch.poll;
+    emitChannel(ch, "newPoll", shown);
+  });
+  s.on("vote", (d) => {
+    log.push({ user: s.data.name, event: "vote", args: d });
+    const ch = s.data.channel;
+    if (!ch || !ch.poll || !d || typeof d.option !== "number") return;
+    if (effRank(s) < ch.perms.pollvote || ch.poll.voters.has(s.id)) return;
+    if (d.option < 0 || d.option >= ch.poll.counts.length) return;
+    ch.poll.voters.add(s.id);
+    ch.poll.counts[d.option]++;
+    const { voters, ...shown } = ch.poll;
+    emitChannel(ch, "updatePoll", shown);
+  });
+  s.on("closePoll", () => {
+    log.push({ user: s.data.name, event: "closePoll" });
+    const ch = s.data.channel;
+    if (!ch || !ch.poll || effRank(s) < ch.perms.pollctl) return;
+    ch.poll = null;
+    emitChannel(ch, "closePoll", null);
+  });
+  s.on("assignLeader", (d) => {
+    log.push({ user: s.data.name, event: "assignLeader", args: d });
+    const ch = s.data.channel;
+    if (!ch) return;
+    if (effRank(s) < ch.perms.leaderctl) { kick(s, "Attempted assignLeader without sufficient permission"); leave(s); return; }
+    const name = d && typeof d.name === "string" ? d.name : "";
+    if (name && !findUser(ch, name) && !ch.fakes.has(name)) { s.emit("errorMsg", { msg: `Unable to assign leader: could not find user ${name}` }); return; }
+    ch.leader = name;
+    emitChannel(ch, "setLeader", name);
+    const t = name && findUser(ch, name);
+    if (t && t.data.rank < 1.5) { t.data.rank = 1.5; t.emit("rank", 1.5); emitChannel(ch, "setUserRank", { name: t.data.name, rank: 1.5 }); }
+  });
   s.onAny((ev) => {
-    const known = ["login", "joinChannel", "channelPassword", "chatMsg", "pm", "queue", "delete", "moveMedia", "jumpTo", "voteskip", "setOptions"];
+    const known = ["login", "joinChannel", "channelPassword", "chatMsg", "pm", "queue", "delete", "moveMedia", "jumpTo", "voteskip", "setOptions", "requestPlaylist", "newPoll", "vote", "closePoll", "assignLeader"];
     if (!known.includes(ev)) log.push({ user: s.data.name, event: ev });
   });
   s.on("disconnect", () => { if (!s.data.kicked) leave(s); });
 }
 
-const httpServer = http.createServer((req, res) => {
+const handler = (req, res) => {
   const url = new URL(req.url, "http://127.0.0.1");
   const reply = (status, body) => {
     res.writeHead(status, { "Content-Type": "application/json" });
@@ -425,7 +491,10 @@ const httpServer = http.createServer((req, res) => {
   if (cfg) {
     if (!CHAN_RE.test(cfg[1])) return reply(404, { error: `Channel "${cfg[1]}" does not exist.` });
     const port = httpServer.address().port;
-    return reply(200, { servers: [{ url: `http://127.0.0.1:${port}`, secure: false }] });
+    const servers = [{ url: `http://127.0.0.1:${port}`, secure: false }];
+    // The plain entry points at the TLS port: a client that picks it cannot connect.
+    if (TLS) servers.push({ url: `https://127.0.0.1:${port}`, secure: true });
+    return reply(200, { servers });
   }
   const q = (k) => url.searchParams.get(k);
   const all = () => [...io.of("/").sockets.values()];
@@ -469,9 +538,34 @@ const httpServer = http.createServer((req, res) => {
       emitChannel(ch, "addUser", u);
       return reply(200, { ok: true });
     }
+    case "/control/queue": {
+      const ch = channel(q("chan"));
+      for (let i = 0; i < Number(q("n") || 1); i++) {
+        const item = { media: mediaFor({ id: "bulk" + ch.uid, type: "yt" }), uid: ch.uid++, temp: false, queueby: "bulker" };
+        const after = ch.playlist.length ? ch.playlist[ch.playlist.length - 1].uid : "prepend";
+        ch.playlist.push(item);
+        emitChannel(ch, "queue", { item, after });
+        emitChannel(ch, "setPlaylistMeta", playlistMeta(ch));
+        if (!ch.current) play(ch, item);
+      }
+      return reply(200, { ok: true });
+    }
+    case "/control/opts": {
+      const ch = channel(q("chan"));
+      Object.assign(ch.opts, JSON.parse(q("set") || "{}"));
+      emitChannel(ch, "channelOpts", ch.opts);
+      return reply(200, { ok: true });
+    }
     default: return reply(404, { error: "not found" });
   }
-});
+};
+
+const httpServer = TLS
+  ? https.createServer({
+      key: fs.readFileSync(path.join(__dirname, "server-key.pem")),
+      cert: fs.readFileSync(path.join(__dirname, "server-cert.pem")),
+    }, handler)
+  : http.createServer(handler);
 
 const io = new Server(httpServer, {
   pingInterval: PING_INTERVAL,
@@ -481,11 +575,20 @@ const io = new Server(httpServer, {
   cors: { origin: true },
 });
 
+// CyTube's ipThrottleMiddleware: a token bucket per IP, capacity CONNECT_BURST (5 on a
+// real server), refilled 0.1 per second.
 io.use((socket, next) => {
   const ip = socket.handshake.address;
-  const n = (connects.get(ip) || 0) + 1;
-  connects.set(ip, n);
-  if (n > CONNECT_BURST) return next(new Error("Rate limit exceeded"));
+  const now = Date.now();
+  const b = connects.get(ip) || { tokens: CONNECT_BURST, at: now };
+  b.tokens = Math.min(CONNECT_BURST, b.tokens + ((now - b.at) / 1000) * 0.1);
+  b.at = now;
+  connects.set(ip, b);
+  if (b.tokens < 1) {
+    log.push({ user: null, event: "connectRefused" });
+    return next(new Error("Rate limit exceeded"));
+  }
+  b.tokens -= 1;
   next();
 });
 io.on("connection", wire);
