@@ -1,27 +1,7 @@
 //! A CyTube bot that joins a channel and answers `!ping`. Configure it with
 //! CYTUBE_SERVER, CYTUBE_CHANNEL, CYTUBE_USER and (optionally) CYTUBE_PASSWORD.
-use async_trait::async_trait;
-use botkit::{Bot, Command, CommandSpec, Plugin};
+use botkit::{Bot, CommandSpec};
 use botkit_cytube::{CytubeConfig, CytubePlatform, RoomConfig};
-
-struct Ping;
-
-#[async_trait]
-impl Plugin for Ping {
-    fn name(&self) -> &str {
-        "ping"
-    }
-
-    fn commands(&self) -> Vec<Command> {
-        vec![Command::new(
-            CommandSpec::new("ping"),
-            |call, ctx| async move {
-                ctx.reply(&call.event, "pong").await?;
-                Ok(())
-            },
-        )]
-    }
-}
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -32,10 +12,12 @@ async fn main() -> anyhow::Result<()> {
     if let Ok(password) = std::env::var("CYTUBE_PASSWORD") {
         config = config.password(password);
     }
-    let cytube = CytubePlatform::new("cytube", config)?;
     Bot::builder()
-        .platform(cytube)
-        .plugin(Ping)
+        .platform(CytubePlatform::new("cytube", config)?)
+        .command(CommandSpec::new("ping"), |call, ctx| async move {
+            ctx.reply(&call.event, "pong").await?;
+            Ok(())
+        })
         .build()?
         .run()
         .await?;

@@ -28,3 +28,44 @@ impl Plugin for Echo {
         })]
     }
 }
+
+/// A plugin that is only a list of commands, for bots too small to need a plugin type:
+/// [`BotBuilder::command`](crate::runtime::BotBuilder::command) collects commands into one.
+#[derive(Debug, Clone)]
+pub struct Commands {
+    name: String,
+    commands: Vec<Command>,
+}
+
+impl Commands {
+    /// An empty command list that runs as the plugin `name`.
+    pub fn new(name: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            commands: Vec::new(),
+        }
+    }
+
+    /// Adds a command.
+    #[must_use]
+    pub fn command(mut self, command: Command) -> Self {
+        self.commands.push(command);
+        self
+    }
+
+    /// Whether no command was added.
+    pub fn is_empty(&self) -> bool {
+        self.commands.is_empty()
+    }
+}
+
+#[async_trait]
+impl Plugin for Commands {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn commands(&self) -> Vec<Command> {
+        self.commands.clone()
+    }
+}

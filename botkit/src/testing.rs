@@ -216,6 +216,16 @@ impl TestBot {
         self
     }
 
+    /// Adds a command without a plugin, as [`BotBuilder::command`](crate::runtime::BotBuilder::command) does.
+    pub fn command<F, Fut>(mut self, spec: crate::command::CommandSpec, handler: F) -> Self
+    where
+        F: Fn(crate::plugin::CommandCall, crate::plugin::Context) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = Result<(), crate::plugin::PluginError>> + Send + 'static,
+    {
+        self.builder = self.builder.command(spec, handler);
+        self
+    }
+
     /// Uses an LLM backend (e.g. [`ScriptedLlm`]).
     pub fn llm(mut self, llm: impl LlmBackend) -> Self {
         self.builder = self.builder.llm(llm);

@@ -431,3 +431,37 @@ async fn commands_come_from_channel_chat_not_whispers() {
     assert_eq!(bot.next_said().await, "hello there");
     bot.stop().await.unwrap();
 }
+
+/// A bot too small for a plugin type: commands straight on the builder, with their specs
+/// checked and answered like any plugin's, and help listing them.
+#[tokio::test(start_paused = true)]
+async fn commands_on_the_builder_need_no_plugin() {
+    let mut bot = TestBot::new()
+        .command(
+            CommandSpec::new("ping").description("answers pong"),
+            |call, ctx| async move {
+                ctx.reply(&call.event, "pong").await?;
+                Ok(())
+            },
+        )
+        .command(
+            CommandSpec::new("add")
+                .arg::<i64>("a", "first")
+                .arg::<i64>("b", "second"),
+            |call, ctx| async move {
+                let sum = call.arg::<i64>("a")? + call.arg::<i64>("b")?;
+                ctx.reply(&call.event, sum.to_string()).await?;
+                Ok(())
+            },
+        )
+        .start()
+        .await;
+    bot.say("alice", "!ping").await;
+    assert_eq!(bot.next_said().await, "pong");
+    bot.say("alice", "!add 2 40").await;
+    assert_eq!(bot.next_said().await, "42");
+    bot.say("alice", "!add 2 x").await;
+    let said = bot.next_said().await;
+    assert!(said.contains("`x`"), "a bad argument is answered: {said}");
+    assert!(bot.plugin_status().iter().any(|s| s.name == "commands"));
+}

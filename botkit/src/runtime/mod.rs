@@ -20,18 +20,23 @@ use tokio::task::JoinSet;
 
 pub use commands::{CommandFailure, ErrorHook, default_error_hook};
 
+use crate::builtin::Commands;
 use crate::bus::{Bus, BusConfig, Subscription};
+use crate::command::CommandSpec;
 use crate::config::{Config, ConfigError};
 use crate::event::{Event, Payload, Priority, Source};
 use crate::llm::LlmBackend;
 use crate::platform::{Platform, PlatformContext, PlatformError, SharedPlatform};
 use crate::plugin::{
-    BotInfo, Context, Plugin, PluginError, PluginManager, PluginStatus, RestartPolicy,
-    SharedPlugin, StatusHandle,
+    BotInfo, Command, CommandCall, Context, Plugin, PluginError, PluginManager, PluginStatus,
+    RestartPolicy, SharedPlugin, StatusHandle,
 };
 use crate::store::{MemoryStore, Store, StoreError};
 use crate::topic::Topic;
 use outbox::{DEFAULT_OUTBOX_CAPACITY, Outbox};
+
+/// The plugin name of the commands added with [`BotBuilder::command`].
+const COMMANDS_PLUGIN: &str = "commands";
 
 /// Why a bot could not start or ended badly.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -67,6 +72,7 @@ pub struct BotBuilder {
     llm: Option<Arc<dyn LlmBackend>>,
     platforms: Vec<SharedPlatform>,
     plugins: Vec<(SharedPlugin, RestartPolicy)>,
+    commands: Commands,
     hook: Option<ErrorHook>,
     signals: bool,
 }
@@ -131,6 +137,37 @@ impl BotBuilder {
         self
     }
 
+    /// Adds a command without writing a plugin: the spec (name, arguments, roles,
+    /// cooldowns) and an async handler, exactly as a plugin's
+    /// [`commands`](Plugin::commands) would offer it. Commands added this way run as one
+    /// plugin named `commands`.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+    /// use botkit::{Bot, CommandSpec};
+    /// use botkit::shell::ShellPlatform;
+    ///
+    /// Bot::builder()
+    ///     .platform(ShellPlatform::stdio("pingbot"))
+    ///     .command(CommandSpec::new("ping"), |call, ctx| async move {
+    ///         ctx.reply(&call.event, "pong").await?;
+    ///         Ok(())
+    ///     })
+    ///     .build()?
+    ///     .run()
+    ///     .await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn command<F, Fut>(mut self, spec: CommandSpec, handler: F) -> Self
+    where
+        F: Fn(CommandCall, Context) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = Result<(), PluginError>> + Send + 'static,
+    {
+        self.commands = self.commands.command(Command::new(spec, handler));
+        self
+    }
+
     /// Sets the one hook that receives every command failure.
     pub fn on_command_error<F, Fut>(mut self, hook: F) -> Self
     where
@@ -148,7 +185,12 @@ impl BotBuilder {
     }
 
     /// Checks the setup and builds the bot. Nothing connects until [`Bot::run`].
-    pub fn build(self) -> Result<Bot, BotError> {
+    pub fn build(mut self) -> Result<Bot, BotError> {
+        if !self.commands.is_empty() {
+            let commands = std::mem::replace(&mut self.commands, Commands::new(COMMANDS_PLUGIN));
+            self.plugins
+                .push((Arc::new(commands) as SharedPlugin, RestartPolicy::default()));
+        }
         let mut seen = HashMap::new();
         for p in &self.platforms {
             if seen.insert(p.id().to_owned(), ()).is_some() {
@@ -269,6 +311,7 @@ impl Bot {
             llm: None,
             platforms: Vec::new(),
             plugins: Vec::new(),
+            commands: Commands::new(COMMANDS_PLUGIN),
             hook: None,
             signals: true,
         }
