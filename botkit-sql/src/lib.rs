@@ -50,6 +50,7 @@ pub mod config;
 mod error;
 mod rows;
 mod schema;
+mod shared;
 mod url;
 
 #[cfg(feature = "postgres")]

@@ -30,7 +30,8 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::batch::{LogItem, LogWrite, Msg, WriteBehind, bucket_start, deliver_err, deliver_ok};
 use crate::error::{on, writer_gone};
-use crate::rows::{CHAT_COLS, DEAD_COLS, EVENT_COLS, JOB_COLS, event_id_text, limit, to_json};
+use crate::rows::{DEAD_COLS, EVENT_COLS, JOB_COLS, event_id_text, limit, to_json};
+use crate::shared::{self, SqlBackend, Stmt};
 use crate::url::redact_url;
 
 const B: &str = "postgres";
@@ -188,15 +189,6 @@ impl PgStore {
         self.pool.close().await;
     }
 
-    async fn log(&self, write: LogWrite) -> Result<u64, StoreError> {
-        let (done, rx) = oneshot::channel();
-        self.tx
-            .send(Msg::Log(LogItem { write, done }))
-            .await
-            .map_err(|_| writer_gone(B))?;
-        rx.await.map_err(|_| writer_gone(B))?
-    }
-
     async fn count(&self, sql: &'static str) -> Result<u64, StoreError> {
         let n: i64 = sqlx::query_scalar(sql)
             .fetch_one(&self.pool)
@@ -204,20 +196,30 @@ impl PgStore {
             .map_err(on(B))?;
         Ok(u64::try_from(n).unwrap_or(0))
     }
+}
 
-    async fn exec(
-        &self,
-        q: sqlx::query::Query<'_, sqlx::Postgres, sqlx::postgres::PgArguments>,
-    ) -> Result<u64, StoreError> {
-        Ok(q.execute(&self.pool).await.map_err(on(B))?.rows_affected())
+#[async_trait]
+impl SqlBackend for PgStore {
+    async fn exec(&self, stmt: Stmt) -> Result<u64, StoreError> {
+        let r = stmt
+            .query::<sqlx::Postgres>()
+            .execute(&self.pool)
+            .await
+            .map_err(on(B))?;
+        Ok(r.rows_affected())
     }
 
-    async fn chats(
-        &self,
-        q: sqlx::query::Query<'_, sqlx::Postgres, sqlx::postgres::PgArguments>,
-    ) -> Result<Vec<(ChatRecord, i64)>, StoreError> {
-        let rows = q.fetch_all(&self.pool).await.map_err(on(B))?;
+    async fn chat_rows(&self, stmt: Stmt) -> Result<Vec<(ChatRecord, i64)>, StoreError> {
+        let rows = stmt
+            .query::<sqlx::Postgres>()
+            .fetch_all(&self.pool)
+            .await
+            .map_err(on(B))?;
         rows.iter().map(chat_row).collect()
+    }
+
+    async fn log(&self, write: LogWrite) -> Result<u64, StoreError> {
+        crate::batch::submit(&self.tx, write, B).await
     }
 }
 
@@ -368,10 +370,6 @@ async fn write_logs(pool: &PgPool, batch: &[LogItem]) -> Result<HashSet<String>,
     Ok(inserted)
 }
 
-fn job_not_found(id: JobId) -> StoreError {
-    StoreError::not_found(format!("{id}"))
-}
-
 #[async_trait]
 impl Store for PgStore {
     fn backend(&self) -> &str {
@@ -430,30 +428,11 @@ impl Store for PgStore {
     }
 
     async fn kv_put(&self, namespace: &str, key: &str, value: Value) -> Result<(), StoreError> {
-        check_name("namespace", namespace)?;
-        check_name("key", key)?;
-        let json = to_json(key, &value)?;
-        self.exec(
-            sqlx::query(
-                "INSERT INTO kv (namespace, key, value) VALUES ($1, $2, $3) \
-                 ON CONFLICT (namespace, key) DO UPDATE SET value = EXCLUDED.value",
-            )
-            .bind(namespace)
-            .bind(key)
-            .bind(json),
-        )
-        .await
-        .map(|_| ())
+        shared::kv_put(self, namespace, key, &value).await
     }
 
     async fn kv_delete(&self, namespace: &str, key: &str) -> Result<bool, StoreError> {
-        self.exec(
-            sqlx::query("DELETE FROM kv WHERE namespace = $1 AND key = $2")
-                .bind(namespace)
-                .bind(key),
-        )
-        .await
-        .map(|n| n > 0)
+        shared::kv_delete(self, namespace, key).await
     }
 
     async fn kv_keys(&self, namespace: &str, prefix: &str) -> Result<Vec<String>, StoreError> {
@@ -511,18 +490,17 @@ impl Store for PgStore {
         if expected.is_none() {
             // Absent rows cannot be locked: let the unique key arbitrate instead.
             return match new_json {
-                Some(json) => self
-                    .exec(
-                        sqlx::query(
-                            "INSERT INTO kv (namespace, key, value) VALUES ($1, $2, $3) \
-                             ON CONFLICT (namespace, key) DO NOTHING",
-                        )
-                        .bind(namespace)
-                        .bind(key)
-                        .bind(json),
-                    )
-                    .await
-                    .map(|n| n == 1),
+                Some(json) => sqlx::query(
+                    "INSERT INTO kv (namespace, key, value) VALUES ($1, $2, $3) \
+                     ON CONFLICT (namespace, key) DO NOTHING",
+                )
+                .bind(namespace)
+                .bind(key)
+                .bind(json)
+                .execute(&self.pool)
+                .await
+                .map(|r| r.rows_affected() == 1)
+                .map_err(on(B)),
                 None => Ok(self.kv_get(namespace, key).await?.is_none()),
             };
         }
@@ -560,10 +538,7 @@ impl Store for PgStore {
     }
 
     async fn append_chat(&self, records: &[ChatRecord]) -> Result<(), StoreError> {
-        if records.is_empty() {
-            return Ok(());
-        }
-        self.log(LogWrite::Chat(records.to_vec())).await.map(|_| ())
+        shared::append_chat(self, records).await
     }
 
     async fn recent_chat(
@@ -571,23 +546,7 @@ impl Store for PgStore {
         channel: &ChannelRef,
         limit_n: usize,
     ) -> Result<Vec<ChatRecord>, StoreError> {
-        if limit_n == 0 {
-            return Ok(Vec::new());
-        }
-        let sql = format!(
-            "SELECT {CHAT_COLS} FROM chat WHERE platform = $1 AND channel = $2 \
-             ORDER BY ts DESC, seq DESC LIMIT $3"
-        );
-        let mut rows = self
-            .chats(
-                sqlx::query(sqlx::AssertSqlSafe(sql))
-                    .bind(&channel.platform)
-                    .bind(&channel.channel)
-                    .bind(limit(limit_n)),
-            )
-            .await?;
-        rows.reverse();
-        Ok(rows.into_iter().map(|(r, _)| r).collect())
+        shared::recent_chat(self, channel, limit_n).await
     }
 
     async fn chat_by_user(
@@ -596,39 +555,7 @@ impl Store for PgStore {
         channel: Option<&ChannelRef>,
         limit_n: usize,
     ) -> Result<Vec<ChatRecord>, StoreError> {
-        if limit_n == 0 {
-            return Ok(Vec::new());
-        }
-        let mut rows = match channel {
-            Some(ch) => {
-                let sql = format!(
-                    "SELECT {CHAT_COLS} FROM chat WHERE user_id = $1 AND platform = $2 \
-                     AND channel = $3 ORDER BY ts DESC, seq DESC LIMIT $4"
-                );
-                self.chats(
-                    sqlx::query(sqlx::AssertSqlSafe(sql))
-                        .bind(user_id)
-                        .bind(&ch.platform)
-                        .bind(&ch.channel)
-                        .bind(limit(limit_n)),
-                )
-                .await?
-            }
-            None => {
-                let sql = format!(
-                    "SELECT {CHAT_COLS} FROM chat WHERE user_id = $1 \
-                     ORDER BY ts DESC, seq DESC LIMIT $2"
-                );
-                self.chats(
-                    sqlx::query(sqlx::AssertSqlSafe(sql))
-                        .bind(user_id)
-                        .bind(limit(limit_n)),
-                )
-                .await?
-            }
-        };
-        rows.reverse();
-        Ok(rows.into_iter().map(|(r, _)| r).collect())
+        shared::chat_by_user(self, user_id, channel, limit_n).await
     }
 
     async fn chat_range(
@@ -637,36 +564,7 @@ impl Store for PgStore {
         from: ChatCursor,
         limit_n: usize,
     ) -> Result<ChatPage, StoreError> {
-        if limit_n == 0 {
-            return Err(StoreError::invalid(
-                "limit",
-                "a page needs a limit of at least 1",
-            ));
-        }
-        let sql = format!(
-            "SELECT {CHAT_COLS} FROM chat WHERE platform = $1 AND channel = $2 \
-             AND (ts > $3 OR (ts = $3 AND seq > $4)) ORDER BY ts, seq LIMIT $5"
-        );
-        let rows = self
-            .chats(
-                sqlx::query(sqlx::AssertSqlSafe(sql))
-                    .bind(&channel.platform)
-                    .bind(&channel.channel)
-                    .bind(from.timestamp_ms())
-                    .bind(from.seq())
-                    .bind(limit(limit_n)),
-            )
-            .await?;
-        let next = match rows.last() {
-            Some((r, seq)) if rows.len() == limit_n => {
-                Some(ChatCursor::after(r.timestamp_ms, *seq))
-            }
-            _ => None,
-        };
-        Ok(ChatPage {
-            records: rows.into_iter().map(|(r, _)| r).collect(),
-            next,
-        })
+        shared::chat_range(self, channel, from, limit_n).await
     }
 
     async fn chat_channels(&self) -> Result<Vec<ChannelRef>, StoreError> {
@@ -687,15 +585,7 @@ impl Store for PgStore {
         channel: &ChannelRef,
         message_id: &str,
     ) -> Result<u64, StoreError> {
-        self.exec(
-            sqlx::query(
-                "DELETE FROM chat WHERE platform = $1 AND channel = $2 AND message_id = $3",
-            )
-            .bind(&channel.platform)
-            .bind(&channel.channel)
-            .bind(message_id),
-        )
-        .await
+        shared::delete_chat_message(self, channel, message_id).await
     }
 
     async fn delete_chat_by_user(
@@ -703,34 +593,19 @@ impl Store for PgStore {
         channel: &ChannelRef,
         user_id: &str,
     ) -> Result<u64, StoreError> {
-        self.exec(
-            sqlx::query("DELETE FROM chat WHERE platform = $1 AND channel = $2 AND user_id = $3")
-                .bind(&channel.platform)
-                .bind(&channel.channel)
-                .bind(user_id),
-        )
-        .await
+        shared::delete_chat_by_user(self, channel, user_id).await
     }
 
     async fn delete_chat_channel(&self, channel: &ChannelRef) -> Result<u64, StoreError> {
-        self.exec(
-            sqlx::query("DELETE FROM chat WHERE platform = $1 AND channel = $2")
-                .bind(&channel.platform)
-                .bind(&channel.channel),
-        )
-        .await
+        shared::delete_chat_channel(self, channel).await
     }
 
     async fn prune_chat(&self, older_than_ms: i64) -> Result<u64, StoreError> {
-        self.exec(sqlx::query("DELETE FROM chat WHERE ts < $1").bind(older_than_ms))
-            .await
+        shared::prune_chat(self, older_than_ms).await
     }
 
     async fn append_events(&self, records: &[EventRecord]) -> Result<u64, StoreError> {
-        if records.is_empty() {
-            return Ok(0);
-        }
-        self.log(LogWrite::Events(records.to_vec())).await
+        shared::append_events(self, records).await
     }
 
     async fn events_by_topic(
@@ -783,8 +658,7 @@ impl Store for PgStore {
     }
 
     async fn prune_events(&self, older_than_ms: i64) -> Result<u64, StoreError> {
-        self.exec(sqlx::query("DELETE FROM events WHERE ts < $1").bind(older_than_ms))
-            .await
+        shared::prune_events(self, older_than_ms).await
     }
 
     async fn incr_counter(
@@ -794,24 +668,11 @@ impl Store for PgStore {
         at_ms: i64,
         by: i64,
     ) -> Result<(), StoreError> {
-        check_name("counter name", name)?;
-        self.log(LogWrite::Counters(vec![CounterIncr::new(
-            name, dims, at_ms, by,
-        )]))
-        .await
-        .map(|_| ())
+        shared::incr_counters(self, &[CounterIncr::new(name, dims, at_ms, by)]).await
     }
 
     async fn incr_counters(&self, incrs: &[CounterIncr]) -> Result<(), StoreError> {
-        for i in incrs {
-            check_name("counter name", &i.name)?;
-        }
-        if incrs.is_empty() {
-            return Ok(());
-        }
-        self.log(LogWrite::Counters(incrs.to_vec()))
-            .await
-            .map(|_| ())
+        shared::incr_counters(self, incrs).await
     }
 
     async fn counter_series(
@@ -862,12 +723,7 @@ impl Store for PgStore {
     }
 
     async fn prune_counters(&self, bucket: Bucket, older_than_ms: i64) -> Result<u64, StoreError> {
-        self.exec(
-            sqlx::query("DELETE FROM counters WHERE bucket = $1 AND start_ms <= $2")
-                .bind(bucket.name())
-                .bind(older_than_ms.saturating_sub(bucket.len_ms())),
-        )
-        .await
+        shared::prune_counters(self, bucket, older_than_ms).await
     }
 
     async fn enqueue(&self, queue: &str, job: NewJob) -> Result<JobId, StoreError> {
@@ -925,14 +781,7 @@ impl Store for PgStore {
     }
 
     async fn ack(&self, id: JobId) -> Result<(), StoreError> {
-        let n = self
-            .exec(sqlx::query("DELETE FROM jobs WHERE id = $1").bind(id.as_i64()))
-            .await?;
-        if n == 0 {
-            Err(job_not_found(id))
-        } else {
-            Ok(())
-        }
+        shared::ack(self, id).await
     }
 
     async fn fail(&self, id: JobId, error: &str, retry_at_ms: i64) -> Result<JobFate, StoreError> {
@@ -944,7 +793,7 @@ impl Store for PgStore {
                 .await
                 .map_err(on(B))?;
         let Some((attempts, max)) = row else {
-            return Err(job_not_found(id));
+            return Err(shared::job_not_found(id));
         };
         let attempts = attempts.saturating_add(1);
         let what = format!("{id}");
@@ -1018,8 +867,7 @@ impl Store for PgStore {
     }
 
     async fn purge_dead(&self, queue: &str) -> Result<u64, StoreError> {
-        self.exec(sqlx::query("DELETE FROM dead_jobs WHERE queue = $1").bind(queue))
-            .await
+        shared::purge_dead(self, queue).await
     }
 
     async fn queue_len(&self, queue: &str) -> Result<u64, StoreError> {

@@ -36,7 +36,8 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::batch::{LogItem, LogWrite, Msg, WriteBehind, bucket_start, deliver_err, deliver_ok};
 use crate::error::{on, writer_gone};
-use crate::rows::{CHAT_COLS, DEAD_COLS, EVENT_COLS, JOB_COLS, event_id_text, limit, to_json};
+use crate::rows::{DEAD_COLS, EVENT_COLS, JOB_COLS, event_id_text, limit, to_json};
+use crate::shared::{self, SqlBackend, Stmt};
 
 const B: &str = "sqlite";
 
@@ -375,16 +376,6 @@ impl SqliteStore {
         rx.await.map_err(|_| writer_gone(B))?
     }
 
-    /// Queues a log write and waits until it is committed.
-    async fn log(&self, write: LogWrite) -> Result<u64, StoreError> {
-        let (done, rx) = oneshot::channel();
-        self.tx
-            .send(Msg::Log(LogItem { write, done }))
-            .await
-            .map_err(|_| writer_gone(B))?;
-        rx.await.map_err(|_| writer_gone(B))?
-    }
-
     async fn count(&self, sql: &'static str) -> Result<u64, StoreError> {
         let n: i64 = sqlx::query_scalar(sql)
             .fetch_one(&self.reader)
@@ -392,28 +383,32 @@ impl SqliteStore {
             .map_err(on(B))?;
         Ok(u64::try_from(n).unwrap_or(0))
     }
-
-    async fn chat_query(
-        &self,
-        sql: String,
-        binds: Vec<BindVal>,
-    ) -> Result<Vec<(ChatRecord, i64)>, StoreError> {
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for b in binds {
-            q = match b {
-                BindVal::Text(s) => q.bind(s),
-                BindVal::Int(i) => q.bind(i),
-            };
-        }
-        let rows = q.fetch_all(&self.reader).await.map_err(on(B))?;
-        rows.iter().map(chat_row).collect()
-    }
 }
 
-/// A bound value of a query assembled at run time.
-enum BindVal {
-    Text(String),
-    Int(i64),
+#[async_trait]
+impl SqlBackend for SqliteStore {
+    async fn exec(&self, stmt: Stmt) -> Result<u64, StoreError> {
+        self.write(move |c| {
+            Box::pin(async move {
+                let r = stmt.query::<Sqlite>().execute(c).await.map_err(on(B))?;
+                Ok(r.rows_affected())
+            })
+        })
+        .await
+    }
+
+    async fn chat_rows(&self, stmt: Stmt) -> Result<Vec<(ChatRecord, i64)>, StoreError> {
+        let rows = stmt
+            .query::<Sqlite>()
+            .fetch_all(&self.reader)
+            .await
+            .map_err(on(B))?;
+        rows.iter().map(chat_row).collect()
+    }
+
+    async fn log(&self, write: LogWrite) -> Result<u64, StoreError> {
+        crate::batch::submit(&self.tx, write, B).await
+    }
 }
 
 async fn run_writer(
@@ -580,10 +575,6 @@ async fn write_logs(
     Ok(inserted)
 }
 
-fn job_not_found(id: JobId) -> StoreError {
-    StoreError::not_found(format!("{id}"))
-}
-
 /// Connects the read-write connection, checks the file is a database, and migrates.
 async fn open_writer(opts: &SqliteConnectOptions) -> Result<SqliteConnection, StoreError> {
     let mut conn = SqliteConnection::connect_with(opts)
@@ -690,42 +681,11 @@ impl Store for SqliteStore {
     }
 
     async fn kv_put(&self, namespace: &str, key: &str, value: Value) -> Result<(), StoreError> {
-        check_name("namespace", namespace)?;
-        check_name("key", key)?;
-        let json = to_json(key, &value)?;
-        let (ns, key) = (namespace.to_owned(), key.to_owned());
-        self.write(move |c| {
-            Box::pin(async move {
-                sqlx::query(
-                    "INSERT INTO kv (namespace, key, value) VALUES ($1, $2, $3) \
-                     ON CONFLICT (namespace, key) DO UPDATE SET value = excluded.value",
-                )
-                .bind(ns)
-                .bind(key)
-                .bind(json)
-                .execute(c)
-                .await
-                .map_err(on(B))?;
-                Ok(())
-            })
-        })
-        .await
+        shared::kv_put(self, namespace, key, &value).await
     }
 
     async fn kv_delete(&self, namespace: &str, key: &str) -> Result<bool, StoreError> {
-        let (ns, key) = (namespace.to_owned(), key.to_owned());
-        self.write(move |c| {
-            Box::pin(async move {
-                let r = sqlx::query("DELETE FROM kv WHERE namespace = $1 AND key = $2")
-                    .bind(ns)
-                    .bind(key)
-                    .execute(c)
-                    .await
-                    .map_err(on(B))?;
-                Ok(r.rows_affected() > 0)
-            })
-        })
-        .await
+        shared::kv_delete(self, namespace, key).await
     }
 
     async fn kv_keys(&self, namespace: &str, prefix: &str) -> Result<Vec<String>, StoreError> {
@@ -828,10 +788,7 @@ impl Store for SqliteStore {
     // ---- chat log ----
 
     async fn append_chat(&self, records: &[ChatRecord]) -> Result<(), StoreError> {
-        if records.is_empty() {
-            return Ok(());
-        }
-        self.log(LogWrite::Chat(records.to_vec())).await.map(|_| ())
+        shared::append_chat(self, records).await
     }
 
     async fn recent_chat(
@@ -839,24 +796,7 @@ impl Store for SqliteStore {
         channel: &ChannelRef,
         limit_n: usize,
     ) -> Result<Vec<ChatRecord>, StoreError> {
-        if limit_n == 0 {
-            return Ok(Vec::new());
-        }
-        let mut rows = self
-            .chat_query(
-                format!(
-                    "SELECT {CHAT_COLS} FROM chat WHERE platform = $1 AND channel = $2 \
-                     ORDER BY ts DESC, seq DESC LIMIT $3"
-                ),
-                vec![
-                    BindVal::Text(channel.platform.clone()),
-                    BindVal::Text(channel.channel.clone()),
-                    BindVal::Int(limit(limit_n)),
-                ],
-            )
-            .await?;
-        rows.reverse();
-        Ok(rows.into_iter().map(|(r, _)| r).collect())
+        shared::recent_chat(self, channel, limit_n).await
     }
 
     async fn chat_by_user(
@@ -865,41 +805,7 @@ impl Store for SqliteStore {
         channel: Option<&ChannelRef>,
         limit_n: usize,
     ) -> Result<Vec<ChatRecord>, StoreError> {
-        if limit_n == 0 {
-            return Ok(Vec::new());
-        }
-        let mut rows = match channel {
-            Some(ch) => {
-                self.chat_query(
-                    format!(
-                        "SELECT {CHAT_COLS} FROM chat WHERE user_id = $1 AND platform = $2 \
-                         AND channel = $3 ORDER BY ts DESC, seq DESC LIMIT $4"
-                    ),
-                    vec![
-                        BindVal::Text(user_id.to_owned()),
-                        BindVal::Text(ch.platform.clone()),
-                        BindVal::Text(ch.channel.clone()),
-                        BindVal::Int(limit(limit_n)),
-                    ],
-                )
-                .await?
-            }
-            None => {
-                self.chat_query(
-                    format!(
-                        "SELECT {CHAT_COLS} FROM chat WHERE user_id = $1 \
-                         ORDER BY ts DESC, seq DESC LIMIT $2"
-                    ),
-                    vec![
-                        BindVal::Text(user_id.to_owned()),
-                        BindVal::Int(limit(limit_n)),
-                    ],
-                )
-                .await?
-            }
-        };
-        rows.reverse();
-        Ok(rows.into_iter().map(|(r, _)| r).collect())
+        shared::chat_by_user(self, user_id, channel, limit_n).await
     }
 
     async fn chat_range(
@@ -908,37 +814,7 @@ impl Store for SqliteStore {
         from: ChatCursor,
         limit_n: usize,
     ) -> Result<ChatPage, StoreError> {
-        if limit_n == 0 {
-            return Err(StoreError::invalid(
-                "limit",
-                "a page needs a limit of at least 1",
-            ));
-        }
-        let rows = self
-            .chat_query(
-                format!(
-                    "SELECT {CHAT_COLS} FROM chat WHERE platform = $1 AND channel = $2 \
-                     AND (ts > $3 OR (ts = $3 AND seq > $4)) ORDER BY ts, seq LIMIT $5"
-                ),
-                vec![
-                    BindVal::Text(channel.platform.clone()),
-                    BindVal::Text(channel.channel.clone()),
-                    BindVal::Int(from.timestamp_ms()),
-                    BindVal::Int(from.seq()),
-                    BindVal::Int(limit(limit_n)),
-                ],
-            )
-            .await?;
-        let next = match rows.last() {
-            Some((r, seq)) if rows.len() == limit_n => {
-                Some(ChatCursor::after(r.timestamp_ms, *seq))
-            }
-            _ => None,
-        };
-        Ok(ChatPage {
-            records: rows.into_iter().map(|(r, _)| r).collect(),
-            next,
-        })
+        shared::chat_range(self, channel, from, limit_n).await
     }
 
     async fn chat_channels(&self) -> Result<Vec<ChannelRef>, StoreError> {
@@ -959,26 +835,7 @@ impl Store for SqliteStore {
         channel: &ChannelRef,
         message_id: &str,
     ) -> Result<u64, StoreError> {
-        let (p, c, m) = (
-            channel.platform.clone(),
-            channel.channel.clone(),
-            message_id.to_owned(),
-        );
-        self.write(move |conn| {
-            Box::pin(async move {
-                let r = sqlx::query(
-                    "DELETE FROM chat WHERE platform = $1 AND channel = $2 AND message_id = $3",
-                )
-                .bind(p)
-                .bind(c)
-                .bind(m)
-                .execute(conn)
-                .await
-                .map_err(on(B))?;
-                Ok(r.rows_affected())
-            })
-        })
-        .await
+        shared::delete_chat_message(self, channel, message_id).await
     }
 
     async fn delete_chat_by_user(
@@ -986,65 +843,21 @@ impl Store for SqliteStore {
         channel: &ChannelRef,
         user_id: &str,
     ) -> Result<u64, StoreError> {
-        let (p, c, u) = (
-            channel.platform.clone(),
-            channel.channel.clone(),
-            user_id.to_owned(),
-        );
-        self.write(move |conn| {
-            Box::pin(async move {
-                let r = sqlx::query(
-                    "DELETE FROM chat WHERE platform = $1 AND channel = $2 AND user_id = $3",
-                )
-                .bind(p)
-                .bind(c)
-                .bind(u)
-                .execute(conn)
-                .await
-                .map_err(on(B))?;
-                Ok(r.rows_affected())
-            })
-        })
-        .await
+        shared::delete_chat_by_user(self, channel, user_id).await
     }
 
     async fn delete_chat_channel(&self, channel: &ChannelRef) -> Result<u64, StoreError> {
-        let (p, c) = (channel.platform.clone(), channel.channel.clone());
-        self.write(move |conn| {
-            Box::pin(async move {
-                let r = sqlx::query("DELETE FROM chat WHERE platform = $1 AND channel = $2")
-                    .bind(p)
-                    .bind(c)
-                    .execute(conn)
-                    .await
-                    .map_err(on(B))?;
-                Ok(r.rows_affected())
-            })
-        })
-        .await
+        shared::delete_chat_channel(self, channel).await
     }
 
     async fn prune_chat(&self, older_than_ms: i64) -> Result<u64, StoreError> {
-        self.write(move |conn| {
-            Box::pin(async move {
-                let r = sqlx::query("DELETE FROM chat WHERE ts < $1")
-                    .bind(older_than_ms)
-                    .execute(conn)
-                    .await
-                    .map_err(on(B))?;
-                Ok(r.rows_affected())
-            })
-        })
-        .await
+        shared::prune_chat(self, older_than_ms).await
     }
 
     // ---- event log ----
 
     async fn append_events(&self, records: &[EventRecord]) -> Result<u64, StoreError> {
-        if records.is_empty() {
-            return Ok(0);
-        }
-        self.log(LogWrite::Events(records.to_vec())).await
+        shared::append_events(self, records).await
     }
 
     async fn events_by_topic(
@@ -1097,17 +910,7 @@ impl Store for SqliteStore {
     }
 
     async fn prune_events(&self, older_than_ms: i64) -> Result<u64, StoreError> {
-        self.write(move |conn| {
-            Box::pin(async move {
-                let r = sqlx::query("DELETE FROM events WHERE ts < $1")
-                    .bind(older_than_ms)
-                    .execute(conn)
-                    .await
-                    .map_err(on(B))?;
-                Ok(r.rows_affected())
-            })
-        })
-        .await
+        shared::prune_events(self, older_than_ms).await
     }
 
     // ---- counters ----
@@ -1119,24 +922,11 @@ impl Store for SqliteStore {
         at_ms: i64,
         by: i64,
     ) -> Result<(), StoreError> {
-        check_name("counter name", name)?;
-        self.log(LogWrite::Counters(vec![CounterIncr::new(
-            name, dims, at_ms, by,
-        )]))
-        .await
-        .map(|_| ())
+        shared::incr_counters(self, &[CounterIncr::new(name, dims, at_ms, by)]).await
     }
 
     async fn incr_counters(&self, incrs: &[CounterIncr]) -> Result<(), StoreError> {
-        for i in incrs {
-            check_name("counter name", &i.name)?;
-        }
-        if incrs.is_empty() {
-            return Ok(());
-        }
-        self.log(LogWrite::Counters(incrs.to_vec()))
-            .await
-            .map(|_| ())
+        shared::incr_counters(self, incrs).await
     }
 
     async fn counter_series(
@@ -1187,19 +977,7 @@ impl Store for SqliteStore {
     }
 
     async fn prune_counters(&self, bucket: Bucket, older_than_ms: i64) -> Result<u64, StoreError> {
-        let last_start = older_than_ms.saturating_sub(bucket.len_ms());
-        self.write(move |conn| {
-            Box::pin(async move {
-                let r = sqlx::query("DELETE FROM counters WHERE bucket = $1 AND start_ms <= $2")
-                    .bind(bucket.name())
-                    .bind(last_start)
-                    .execute(conn)
-                    .await
-                    .map_err(on(B))?;
-                Ok(r.rows_affected())
-            })
-        })
-        .await
+        shared::prune_counters(self, bucket, older_than_ms).await
     }
 
     // ---- retry queue ----
@@ -1272,21 +1050,7 @@ impl Store for SqliteStore {
     }
 
     async fn ack(&self, id: JobId) -> Result<(), StoreError> {
-        self.write(move |conn| {
-            Box::pin(async move {
-                let r = sqlx::query("DELETE FROM jobs WHERE id = $1")
-                    .bind(id.as_i64())
-                    .execute(conn)
-                    .await
-                    .map_err(on(B))?;
-                if r.rows_affected() == 0 {
-                    Err(job_not_found(id))
-                } else {
-                    Ok(())
-                }
-            })
-        })
-        .await
+        shared::ack(self, id).await
     }
 
     async fn fail(&self, id: JobId, error: &str, retry_at_ms: i64) -> Result<JobFate, StoreError> {
@@ -1301,7 +1065,7 @@ impl Store for SqliteStore {
                         .await
                         .map_err(on(B))?;
                 let Some((attempts, max)) = row else {
-                    return Err(job_not_found(id));
+                    return Err(shared::job_not_found(id));
                 };
                 let attempts = attempts.saturating_add(1);
                 let fate = if attempts >= max {
@@ -1392,18 +1156,7 @@ impl Store for SqliteStore {
     }
 
     async fn purge_dead(&self, queue: &str) -> Result<u64, StoreError> {
-        let queue = queue.to_owned();
-        self.write(move |conn| {
-            Box::pin(async move {
-                let r = sqlx::query("DELETE FROM dead_jobs WHERE queue = $1")
-                    .bind(queue)
-                    .execute(conn)
-                    .await
-                    .map_err(on(B))?;
-                Ok(r.rows_affected())
-            })
-        })
-        .await
+        shared::purge_dead(self, queue).await
     }
 
     async fn queue_len(&self, queue: &str) -> Result<u64, StoreError> {
