@@ -8,20 +8,22 @@
 //! batch inserts, queue claims, compare-and-swap) stays in each backend.
 
 use async_trait::async_trait;
+use botkit::event::EventId;
 use botkit::store::{
-    Bucket, ChannelRef, ChatCursor, ChatPage, ChatRecord, CounterIncr, EventRecord, JobId,
-    StoreError, check_name,
+    Bucket, ChannelRef, ChatCursor, ChatPage, ChatRecord, CounterIncr, DeadJob, EventRecord, JobId,
+    NewJob, StoreError, StoreStats, check_name,
 };
 use sqlx::{Database, Encode, Type};
 
 use crate::batch::LogWrite;
-use crate::rows::{CHAT_COLS, limit};
+use crate::rows::{CHAT_COLS, DEAD_COLS, EVENT_COLS, limit};
 
 /// A value bound to a statement.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Arg {
     Text(String),
     Int(i64),
+    Int4(i32),
 }
 
 /// A statement with its bound values, in `$1, $2, …` order (both dialects read `$N`).
@@ -45,12 +47,14 @@ impl Stmt {
         DB: Database,
         String: for<'t> Encode<'t, DB> + Type<DB>,
         i64: for<'t> Encode<'t, DB> + Type<DB>,
+        i32: for<'t> Encode<'t, DB> + Type<DB>,
     {
         let mut q = sqlx::query(sqlx::AssertSqlSafe(self.sql));
         for arg in self.args {
             q = match arg {
                 Arg::Text(s) => q.bind(s),
                 Arg::Int(i) => q.bind(i),
+                Arg::Int4(i) => q.bind(i),
             };
         }
         q
@@ -68,11 +72,65 @@ pub(crate) trait SqlBackend: Send + Sync {
     async fn exec(&self, stmt: Stmt) -> Result<u64, StoreError>;
     /// Runs a query returning chat rows (`CHAT_COLS`) with their sequence numbers.
     async fn chat_rows(&self, stmt: Stmt) -> Result<Vec<(ChatRecord, i64)>, StoreError>;
+    /// Runs a data-changing statement that returns one integer (`RETURNING id`).
+    async fn exec_returning(&self, stmt: Stmt) -> Result<i64, StoreError>;
     /// Queues a log write and waits until it is committed (events: how many were new).
     async fn log(&self, write: LogWrite) -> Result<u64, StoreError>;
+    /// Runs a query whose columns are all text; one `Vec` per row.
+    async fn text_rows(&self, stmt: Stmt) -> Result<Vec<Vec<String>>, StoreError>;
+    /// Runs a query returning one integer (`count(*)`).
+    async fn int(&self, stmt: Stmt) -> Result<i64, StoreError>;
+    /// Runs a query returning event rows (`EVENT_COLS`).
+    async fn event_rows(&self, stmt: Stmt) -> Result<Vec<EventRecord>, StoreError>;
+    /// Runs a query returning dead letter rows (`DEAD_COLS`).
+    async fn dead_rows(&self, stmt: Stmt) -> Result<Vec<DeadJob>, StoreError>;
+}
+
+fn count(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or(0)
+}
+
+pub(crate) async fn stats(b: &impl SqlBackend) -> Result<StoreStats, StoreError> {
+    let n = |table: &str| b.int(Stmt::new(format!("SELECT count(*) FROM {table}"), vec![]));
+    let mut s = StoreStats::default();
+    s.kv_entries = count(n("kv").await?);
+    s.chat_records = count(n("chat").await?);
+    s.events = count(n("events").await?);
+    s.counter_buckets = count(n("counters").await?);
+    s.jobs = count(n("jobs").await?);
+    s.dead_jobs = count(n("dead_jobs").await?);
+    Ok(s)
 }
 
 // ---- key-value ----
+
+pub(crate) async fn kv_get(
+    b: &impl SqlBackend,
+    namespace: &str,
+    key: &str,
+) -> Result<Option<serde_json::Value>, StoreError> {
+    let rows = b
+        .text_rows(Stmt::new(
+            "SELECT value FROM kv WHERE namespace = $1 AND key = $2",
+            vec![text(namespace), text(key)],
+        ))
+        .await?;
+    rows.into_iter()
+        .next()
+        .and_then(|row| row.into_iter().next())
+        .map(|s| crate::rows::from_json(&format!("key `{key}` in namespace `{namespace}`"), &s))
+        .transpose()
+}
+
+pub(crate) async fn kv_namespaces(b: &impl SqlBackend) -> Result<Vec<String>, StoreError> {
+    let rows = b
+        .text_rows(Stmt::new(
+            "SELECT DISTINCT namespace FROM kv ORDER BY namespace",
+            vec![],
+        ))
+        .await?;
+    Ok(rows.into_iter().flatten().collect())
+}
 
 pub(crate) async fn kv_put(
     b: &impl SqlBackend,
@@ -214,6 +272,22 @@ pub(crate) async fn chat_range(
     })
 }
 
+pub(crate) async fn chat_channels(b: &impl SqlBackend) -> Result<Vec<ChannelRef>, StoreError> {
+    let rows = b
+        .text_rows(Stmt::new(
+            "SELECT DISTINCT platform, channel FROM chat ORDER BY platform, channel",
+            vec![],
+        ))
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|row| match <[String; 2]>::try_from(row) {
+            Ok([p, c]) => Some(ChannelRef::new(p, c)),
+            Err(_) => None,
+        })
+        .collect())
+}
+
 pub(crate) async fn delete_chat_message(
     b: &impl SqlBackend,
     channel: &ChannelRef,
@@ -277,6 +351,19 @@ pub(crate) async fn append_events(
     b.log(LogWrite::Events(records.to_vec())).await
 }
 
+pub(crate) async fn get_event(
+    b: &impl SqlBackend,
+    id: EventId,
+) -> Result<Option<EventRecord>, StoreError> {
+    let rows = b
+        .event_rows(Stmt::new(
+            format!("SELECT {EVENT_COLS} FROM events WHERE event_id = $1"),
+            vec![Arg::Text(crate::rows::event_id_text(id))],
+        ))
+        .await?;
+    Ok(rows.into_iter().next())
+}
+
 pub(crate) async fn prune_events(
     b: &impl SqlBackend,
     older_than_ms: i64,
@@ -324,6 +411,60 @@ pub(crate) async fn prune_counters(
 
 pub(crate) fn job_not_found(id: JobId) -> StoreError {
     StoreError::not_found(format!("{id}"))
+}
+
+pub(crate) async fn enqueue(
+    b: &impl SqlBackend,
+    queue: &str,
+    job: NewJob,
+) -> Result<JobId, StoreError> {
+    check_name("queue", queue)?;
+    if job.max_attempts == 0 {
+        return Err(StoreError::invalid(
+            "max_attempts",
+            "a job needs at least 1 attempt",
+        ));
+    }
+    let payload = crate::rows::to_json("job payload", &job.payload)?;
+    let id = b
+        .exec_returning(Stmt::new(
+            "INSERT INTO jobs (queue, payload, priority, due_ms, max_attempts) \
+             VALUES ($1, $2, $3, $4, $5) RETURNING id",
+            vec![
+                text(queue),
+                Arg::Text(payload),
+                Arg::Int4(job.priority),
+                Arg::Int(job.due_ms),
+                Arg::Int(i64::from(job.max_attempts)),
+            ],
+        ))
+        .await?;
+    Ok(JobId::from_i64(id))
+}
+
+pub(crate) async fn queue_len(b: &impl SqlBackend, queue: &str) -> Result<u64, StoreError> {
+    let n = b
+        .int(Stmt::new(
+            "SELECT count(*) FROM jobs WHERE queue = $1",
+            vec![text(queue)],
+        ))
+        .await?;
+    Ok(count(n))
+}
+
+pub(crate) async fn dead_letters(
+    b: &impl SqlBackend,
+    queue: &str,
+    limit_n: usize,
+) -> Result<Vec<DeadJob>, StoreError> {
+    if limit_n == 0 {
+        return Ok(Vec::new());
+    }
+    b.dead_rows(Stmt::new(
+        format!("SELECT {DEAD_COLS} FROM dead_jobs WHERE queue = $1 ORDER BY seq LIMIT $2"),
+        vec![text(queue), Arg::Int(limit(limit_n))],
+    ))
+    .await
 }
 
 pub(crate) async fn ack(b: &impl SqlBackend, id: JobId) -> Result<(), StoreError> {

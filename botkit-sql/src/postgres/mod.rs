@@ -30,7 +30,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::batch::{LogItem, LogWrite, Msg, WriteBehind, bucket_start, deliver_err, deliver_ok};
 use crate::error::{on, writer_gone};
-use crate::rows::{DEAD_COLS, EVENT_COLS, JOB_COLS, event_id_text, limit, to_json};
+use crate::rows::{EVENT_COLS, JOB_COLS, event_id_text, limit, to_json};
 use crate::shared::{self, SqlBackend, Stmt};
 use crate::url::redact_url;
 
@@ -188,14 +188,6 @@ impl PgStore {
         let _ = self.flush().await;
         self.pool.close().await;
     }
-
-    async fn count(&self, sql: &'static str) -> Result<u64, StoreError> {
-        let n: i64 = sqlx::query_scalar(sql)
-            .fetch_one(&self.pool)
-            .await
-            .map_err(on(B))?;
-        Ok(u64::try_from(n).unwrap_or(0))
-    }
 }
 
 #[async_trait]
@@ -218,8 +210,53 @@ impl SqlBackend for PgStore {
         rows.iter().map(chat_row).collect()
     }
 
+    async fn exec_returning(&self, stmt: Stmt) -> Result<i64, StoreError> {
+        let row = stmt
+            .query::<sqlx::Postgres>()
+            .fetch_one(&self.pool)
+            .await
+            .map_err(on(B))?;
+        col(&row, 0)
+    }
+
     async fn log(&self, write: LogWrite) -> Result<u64, StoreError> {
         crate::batch::submit(&self.tx, write, B).await
+    }
+
+    async fn text_rows(&self, stmt: Stmt) -> Result<Vec<Vec<String>>, StoreError> {
+        let rows = stmt
+            .query::<sqlx::Postgres>()
+            .fetch_all(&self.pool)
+            .await
+            .map_err(on(B))?;
+        rows.iter().map(text_row).collect()
+    }
+
+    async fn int(&self, stmt: Stmt) -> Result<i64, StoreError> {
+        let row = stmt
+            .query::<sqlx::Postgres>()
+            .fetch_one(&self.pool)
+            .await
+            .map_err(on(B))?;
+        col(&row, 0)
+    }
+
+    async fn event_rows(&self, stmt: Stmt) -> Result<Vec<EventRecord>, StoreError> {
+        let rows = stmt
+            .query::<sqlx::Postgres>()
+            .fetch_all(&self.pool)
+            .await
+            .map_err(on(B))?;
+        rows.iter().map(event_row).collect()
+    }
+
+    async fn dead_rows(&self, stmt: Stmt) -> Result<Vec<DeadJob>, StoreError> {
+        let rows = stmt
+            .query::<sqlx::Postgres>()
+            .fetch_all(&self.pool)
+            .await
+            .map_err(on(B))?;
+        rows.iter().map(dead_row).collect()
     }
 }
 
@@ -405,26 +442,11 @@ impl Store for PgStore {
     }
 
     async fn stats(&self) -> Result<StoreStats, StoreError> {
-        let mut s = StoreStats::default();
-        s.kv_entries = self.count("SELECT count(*) FROM kv").await?;
-        s.chat_records = self.count("SELECT count(*) FROM chat").await?;
-        s.events = self.count("SELECT count(*) FROM events").await?;
-        s.counter_buckets = self.count("SELECT count(*) FROM counters").await?;
-        s.jobs = self.count("SELECT count(*) FROM jobs").await?;
-        s.dead_jobs = self.count("SELECT count(*) FROM dead_jobs").await?;
-        Ok(s)
+        shared::stats(self).await
     }
 
     async fn kv_get(&self, namespace: &str, key: &str) -> Result<Option<Value>, StoreError> {
-        let v: Option<String> =
-            sqlx::query_scalar("SELECT value FROM kv WHERE namespace = $1 AND key = $2")
-                .bind(namespace)
-                .bind(key)
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(on(B))?;
-        v.map(|s| crate::rows::from_json(&format!("key `{key}` in namespace `{namespace}`"), &s))
-            .transpose()
+        shared::kv_get(self, namespace, key).await
     }
 
     async fn kv_put(&self, namespace: &str, key: &str, value: Value) -> Result<(), StoreError> {
@@ -471,10 +493,7 @@ impl Store for PgStore {
     }
 
     async fn kv_namespaces(&self) -> Result<Vec<String>, StoreError> {
-        sqlx::query_scalar("SELECT DISTINCT namespace FROM kv ORDER BY namespace")
-            .fetch_all(&self.pool)
-            .await
-            .map_err(on(B))
+        shared::kv_namespaces(self).await
     }
 
     async fn kv_compare_and_swap(
@@ -568,16 +587,7 @@ impl Store for PgStore {
     }
 
     async fn chat_channels(&self) -> Result<Vec<ChannelRef>, StoreError> {
-        let rows: Vec<(String, String)> = sqlx::query_as(
-            "SELECT DISTINCT platform, channel FROM chat ORDER BY platform, channel",
-        )
-        .fetch_all(&self.pool)
-        .await
-        .map_err(on(B))?;
-        Ok(rows
-            .into_iter()
-            .map(|(p, c)| ChannelRef::new(p, c))
-            .collect())
+        shared::chat_channels(self).await
     }
 
     async fn delete_chat_message(
@@ -647,14 +657,7 @@ impl Store for PgStore {
     }
 
     async fn get_event(&self, id: EventId) -> Result<Option<EventRecord>, StoreError> {
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {EVENT_COLS} FROM events WHERE event_id = $1"
-        )))
-        .bind(event_id_text(id))
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(on(B))?;
-        row.as_ref().map(event_row).transpose()
+        shared::get_event(self, id).await
     }
 
     async fn prune_events(&self, older_than_ms: i64) -> Result<u64, StoreError> {
@@ -727,27 +730,7 @@ impl Store for PgStore {
     }
 
     async fn enqueue(&self, queue: &str, job: NewJob) -> Result<JobId, StoreError> {
-        check_name("queue", queue)?;
-        if job.max_attempts == 0 {
-            return Err(StoreError::invalid(
-                "max_attempts",
-                "a job needs at least 1 attempt",
-            ));
-        }
-        let payload = to_json("job payload", &job.payload)?;
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO jobs (queue, payload, priority, due_ms, max_attempts) \
-             VALUES ($1, $2, $3, $4, $5) RETURNING id",
-        )
-        .bind(queue)
-        .bind(payload)
-        .bind(job.priority)
-        .bind(job.due_ms)
-        .bind(i64::from(job.max_attempts))
-        .fetch_one(&self.pool)
-        .await
-        .map_err(on(B))?;
-        Ok(JobId::from_i64(id))
+        shared::enqueue(self, queue, job).await
     }
 
     async fn claim_due(
@@ -835,18 +818,7 @@ impl Store for PgStore {
     }
 
     async fn dead_letters(&self, queue: &str, limit_n: usize) -> Result<Vec<DeadJob>, StoreError> {
-        if limit_n == 0 {
-            return Ok(Vec::new());
-        }
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {DEAD_COLS} FROM dead_jobs WHERE queue = $1 ORDER BY seq LIMIT $2"
-        )))
-        .bind(queue)
-        .bind(limit(limit_n))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(on(B))?;
-        rows.iter().map(dead_row).collect()
+        shared::dead_letters(self, queue, limit_n).await
     }
 
     async fn requeue_dead(&self, id: JobId, due_ms: i64) -> Result<JobId, StoreError> {
@@ -871,11 +843,6 @@ impl Store for PgStore {
     }
 
     async fn queue_len(&self, queue: &str) -> Result<u64, StoreError> {
-        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM jobs WHERE queue = $1")
-            .bind(queue)
-            .fetch_one(&self.pool)
-            .await
-            .map_err(on(B))?;
-        Ok(u64::try_from(n).unwrap_or(0))
+        shared::queue_len(self, queue).await
     }
 }
