@@ -11,8 +11,9 @@ use async_trait::async_trait;
 use botkit::event::EventId;
 use botkit::store::{
     Bucket, ChannelRef, ChatCursor, ChatPage, ChatRecord, CounterIncr, DeadJob, EventRecord, JobId,
-    NewJob, StoreError, StoreStats, check_name,
+    NewJob, StoreError, StoreStats, check_name, literal_prefix,
 };
+use botkit::topic::Pattern;
 use sqlx::{Database, Encode, Type};
 
 use crate::batch::LogWrite;
@@ -349,6 +350,53 @@ pub(crate) async fn append_events(
         return Ok(0);
     }
     b.log(LogWrite::Events(records.to_vec())).await
+}
+
+/// Rows fetched per step of an event scan that filters by pattern.
+const EVENT_SCAN: usize = 512;
+
+/// Events on topics `pattern` matches, oldest first, from `since_ms` on. The index narrows
+/// the scan to the pattern's literal prefix; the pattern itself is matched here, in steps
+/// of [`EVENT_SCAN`] rows, so a sparse pattern never loads the whole log at once.
+/// `filter_sql` is the backend's `WHERE` for `$1` ts, `$2` last event id, `$3` prefix.
+pub(crate) async fn events_by_topic(
+    b: &impl SqlBackend,
+    filter_sql: &str,
+    pattern: &Pattern,
+    since_ms: i64,
+    limit_n: usize,
+) -> Result<Vec<EventRecord>, StoreError> {
+    let prefix = literal_prefix(pattern);
+    let mut out = Vec::new();
+    let (mut ts, mut last_id) = (since_ms, String::new());
+    while out.len() < limit_n {
+        let rows = b
+            .event_rows(Stmt::new(
+                format!(
+                    "SELECT {EVENT_COLS} FROM events WHERE {filter_sql} \
+                     ORDER BY ts, event_id LIMIT $4"
+                ),
+                vec![
+                    Arg::Int(ts),
+                    Arg::Text(last_id.clone()),
+                    Arg::Text(prefix.clone()),
+                    Arg::Int(limit(EVENT_SCAN)),
+                ],
+            ))
+            .await?;
+        let full = rows.len() == EVENT_SCAN;
+        for rec in rows {
+            ts = rec.timestamp_ms;
+            last_id = crate::rows::event_id_text(rec.event_id);
+            if pattern.matches(rec.topic.as_str()) && out.len() < limit_n {
+                out.push(rec);
+            }
+        }
+        if !full {
+            break;
+        }
+    }
+    Ok(out)
 }
 
 pub(crate) async fn get_event(

@@ -22,7 +22,7 @@ use botkit::backoff::Backoff;
 use botkit::event::EventId;
 use botkit::store::{
     Bucket, ChannelRef, ChatCursor, ChatPage, ChatRecord, CounterIncr, DeadJob, EventRecord, Job,
-    JobFate, JobId, NewJob, Store, StoreError, StoreStats, check_name, literal_prefix,
+    JobFate, JobId, NewJob, Store, StoreError, StoreStats, check_name,
 };
 use botkit::topic::Pattern;
 use futures_util::future::BoxFuture;
@@ -36,7 +36,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::batch::{LogItem, LogWrite, Msg, WriteBehind, bucket_start, deliver_err, deliver_ok};
 use crate::error::{on, writer_gone};
-use crate::rows::{EVENT_COLS, JOB_COLS, event_id_text, limit, to_json};
+use crate::rows::{JOB_COLS, event_id_text, limit, to_json};
 use crate::shared::{self, SqlBackend, Stmt};
 
 const B: &str = "sqlite";
@@ -877,36 +877,7 @@ impl Store for SqliteStore {
         since_ms: i64,
         limit_n: usize,
     ) -> Result<Vec<EventRecord>, StoreError> {
-        let prefix = literal_prefix(pattern);
-        let mut out = Vec::new();
-        let (mut ts, mut last_id) = (since_ms, String::new());
-        while out.len() < limit_n {
-            let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-                "SELECT {EVENT_COLS} FROM events WHERE (ts > $1 OR (ts = $1 AND event_id > $2)) \
-                 AND topic >= $3 AND substr(topic, 1, length($3)) = $3 \
-                 ORDER BY ts, event_id LIMIT $4"
-            )))
-            .bind(ts)
-            .bind(&last_id)
-            .bind(&prefix)
-            .bind(EVENT_SCAN)
-            .fetch_all(&self.reader)
-            .await
-            .map_err(on(B))?;
-            let full = rows.len() == usize::try_from(EVENT_SCAN).unwrap_or(usize::MAX);
-            for row in &rows {
-                let rec = event_row(row)?;
-                ts = rec.timestamp_ms;
-                last_id = event_id_text(rec.event_id);
-                if pattern.matches(rec.topic.as_str()) && out.len() < limit_n {
-                    out.push(rec);
-                }
-            }
-            if !full {
-                break;
-            }
-        }
-        Ok(out)
+        shared::events_by_topic(self, "(ts > $1 OR (ts = $1 AND event_id > $2)) AND topic >= $3 AND substr(topic, 1, length($3)) = $3", pattern, since_ms, limit_n).await
     }
 
     async fn get_event(&self, id: EventId) -> Result<Option<EventRecord>, StoreError> {
@@ -1130,6 +1101,3 @@ impl Store for SqliteStore {
         shared::queue_len(self, queue).await
     }
 }
-
-/// Rows fetched per step of an event scan that filters by pattern.
-const EVENT_SCAN: i64 = 512;
