@@ -1,8 +1,8 @@
 //! The bot config's `[store]` keys reach the store they open: what a user writes in
 //! `bot.toml` is what the database connection does.
 
-use botkit::config::Config;
-use botkit::store::{ChannelRef, ChatRecord};
+use botkit::config::{Config, StoreSection};
+use botkit::store::{ChannelRef, ChatRecord, Store};
 use botkit_sql::SqliteStore;
 use botkit_sql::config::{open_config, sqlite_options};
 
@@ -65,5 +65,38 @@ async fn open_config_opens_a_working_store_with_the_write_behind_keys() {
     let got = store.recent_chat(&ch, 10).await.expect("recent");
     assert_eq!(got.len(), 5);
     assert_eq!(got[4].text, "line 4");
+    let _ = std::fs::remove_dir_all(path.parent().unwrap());
+}
+
+#[tokio::test]
+async fn an_idle_writer_checkpoints_the_wal_into_the_database_file() {
+    let path = temp_db("idle");
+    let store = SqliteStore::open(&path, sqlite_options(&StoreSection::new("sqlite://x")))
+        .await
+        .expect("open");
+    let size = || std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+    let empty = size();
+    let ch = ChannelRef::new("twitch", "#c");
+    let lines: Vec<ChatRecord> = (0..2000)
+        .map(|i| {
+            ChatRecord::new(
+                &ch,
+                "twitch:1",
+                "a",
+                format!("line {i} {}", "x".repeat(80)),
+                i,
+            )
+        })
+        .collect();
+    store.append_chat(&lines).await.expect("append");
+    // Far below `checkpoint_pages`: the rows are in the WAL only, until the writer idles
+    // (in WAL mode nothing else writes to the database file).
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    assert!(
+        size() > empty + 100_000,
+        "the idle writer copied the WAL into the file: {} -> {}",
+        empty,
+        size()
+    );
     let _ = std::fs::remove_dir_all(path.parent().unwrap());
 }
