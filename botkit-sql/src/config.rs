@@ -109,6 +109,7 @@ mod tests {
 
     use super::*;
 
+    #[cfg(feature = "sqlite")]
     #[test]
     fn every_key_reaches_the_options() {
         let cfg = Config::from_str_named(
@@ -129,6 +130,7 @@ mod tests {
         assert_eq!(o.write_behind.queue, 8);
     }
 
+    #[cfg(feature = "sqlite")]
     #[test]
     fn absent_keys_keep_the_defaults() {
         let o = sqlite_options(&StoreSection::new("sqlite://x.db"));

@@ -1,5 +1,6 @@
 //! The bot config's `[store]` keys reach the store they open: what a user writes in
 //! `bot.toml` is what the database connection does.
+#![cfg(feature = "sqlite")]
 
 use botkit::config::{Config, StoreSection};
 use botkit::store::{ChannelRef, ChatRecord, Store};
