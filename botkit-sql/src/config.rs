@@ -1,8 +1,8 @@
 //! Store settings from the bot config's `[store]` section.
 //!
 //! botkit's core parses and validates `[store]` (it has no database dependency, so it
-//! knows the keys only as plain values); this module turns them into [`SqliteOptions`] and
-//! [`PgOptions`]. A key left out keeps the backend's default, so the defaults live in one
+//! knows the keys only as plain values); this module turns them into `SqliteOptions` and
+//! `PgOptions`. A key left out keeps the backend's default, so the defaults live in one
 //! place: the options' `Default` impls.
 
 use std::sync::Arc;

@@ -30,9 +30,14 @@
 //!   commits; its callers wait for that.
 //! - **SQLite**: WAL mode, one writer task owning the only write connection (every write is
 //!   serialized through it, so there are no lock fights inside the process), and a pool of
-//!   read-only connections that read concurrently with it.
+//!   read-only connections that read concurrently with it. The writer keeps a large page
+//!   cache and checkpoints rarely during bursts and as soon as it goes idle
+//!   ([`SqliteOptions::cache_mib`], [`SqliteOptions::checkpoint_pages`]).
 //! - **PostgreSQL**: a connection pool; logs are inserted with `UNNEST` arrays, one
 //!   statement per table per batch.
+//!
+//! The bot config's `[store]` section tunes all of this (`synchronous`, `batch_size`,
+//! `pool_size`, …): [`open_config`] opens the store it describes, [`config`] maps the keys.
 //!
 //! Errors are [`StoreError`]s that name the cause: a corrupt file is
 //! [`StoreError::Corrupt`], a locked database or an unreachable server is the transient
