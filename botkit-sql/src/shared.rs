@@ -85,6 +85,10 @@ pub(crate) trait SqlBackend: Send + Sync {
     async fn event_rows(&self, stmt: Stmt) -> Result<Vec<EventRecord>, StoreError>;
     /// Runs a query returning dead letter rows (`DEAD_COLS`).
     async fn dead_rows(&self, stmt: Stmt) -> Result<Vec<DeadJob>, StoreError>;
+    /// Runs a query returning `(integer, integer)` rows.
+    async fn int_pairs(&self, stmt: Stmt) -> Result<Vec<(i64, i64)>, StoreError>;
+    /// Runs a query returning `(text, integer)` rows.
+    async fn text_int_pairs(&self, stmt: Stmt) -> Result<Vec<(String, i64)>, StoreError>;
 }
 
 fn count(n: i64) -> u64 {
@@ -436,6 +440,57 @@ pub(crate) async fn incr_counters(
         return Ok(());
     }
     b.log(LogWrite::Counters(incrs.to_vec())).await.map(|_| ())
+}
+
+pub(crate) async fn counter_series(
+    b: &impl SqlBackend,
+    name: &str,
+    dims: &str,
+    bucket: Bucket,
+    from_ms: i64,
+    to_ms: i64,
+) -> Result<Vec<(i64, i64)>, StoreError> {
+    b.int_pairs(Stmt::new(
+        "SELECT start_ms, value FROM counters WHERE name = $1 AND dims = $2 AND bucket = $3 \
+         AND start_ms >= $4 AND start_ms < $5 ORDER BY start_ms",
+        vec![
+            text(name),
+            text(dims),
+            text(bucket.name()),
+            Arg::Int(crate::batch::bucket_start(bucket, from_ms)),
+            Arg::Int(to_ms),
+        ],
+    ))
+    .await
+}
+
+/// The dims with the largest totals. `sum_sql` is the backend's `SUM(value)` as a 64-bit
+/// integer (PostgreSQL's `SUM` of `BIGINT` is `NUMERIC`).
+pub(crate) async fn counter_top(
+    b: &impl SqlBackend,
+    sum_sql: &str,
+    name: &str,
+    bucket: Bucket,
+    (from_ms, to_ms): (i64, i64),
+    limit_n: usize,
+) -> Result<Vec<(String, i64)>, StoreError> {
+    if limit_n == 0 {
+        return Ok(Vec::new());
+    }
+    b.text_int_pairs(Stmt::new(
+        format!(
+            "SELECT dims, {sum_sql} AS total FROM counters WHERE name = $1 AND bucket = $2 \
+             AND start_ms >= $3 AND start_ms < $4 GROUP BY dims ORDER BY total DESC, dims LIMIT $5"
+        ),
+        vec![
+            text(name),
+            text(bucket.name()),
+            Arg::Int(crate::batch::bucket_start(bucket, from_ms)),
+            Arg::Int(to_ms),
+            Arg::Int(limit(limit_n)),
+        ],
+    ))
+    .await
 }
 
 pub(crate) async fn prune_counters(

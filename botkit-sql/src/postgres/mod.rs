@@ -28,7 +28,7 @@ use serde_json::Value;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::batch::{LogItem, LogWrite, Msg, WriteBehind, bucket_start, deliver_err, deliver_ok};
+use crate::batch::{LogItem, LogWrite, Msg, WriteBehind, deliver_err, deliver_ok};
 use crate::error::{on, writer_gone};
 use crate::rows::{JOB_COLS, event_id_text, limit, to_json};
 use crate::shared::{self, SqlBackend, Stmt};
@@ -254,6 +254,24 @@ impl SqlBackend for PgStore {
             .await
             .map_err(on(B))?;
         rows.iter().map(dead_row).collect()
+    }
+
+    async fn int_pairs(&self, stmt: Stmt) -> Result<Vec<(i64, i64)>, StoreError> {
+        let rows = stmt
+            .query::<sqlx::Postgres>()
+            .fetch_all(&self.pool)
+            .await
+            .map_err(on(B))?;
+        rows.iter().map(|r| Ok((col(r, 0)?, col(r, 1)?))).collect()
+    }
+
+    async fn text_int_pairs(&self, stmt: Stmt) -> Result<Vec<(String, i64)>, StoreError> {
+        let rows = stmt
+            .query::<sqlx::Postgres>()
+            .fetch_all(&self.pool)
+            .await
+            .map_err(on(B))?;
+        rows.iter().map(|r| Ok((col(r, 0)?, col(r, 1)?))).collect()
     }
 }
 
@@ -654,18 +672,7 @@ impl Store for PgStore {
         from_ms: i64,
         to_ms: i64,
     ) -> Result<Vec<(i64, i64)>, StoreError> {
-        sqlx::query_as(
-            "SELECT start_ms, value FROM counters WHERE name = $1 AND dims = $2 AND bucket = $3 \
-             AND start_ms >= $4 AND start_ms < $5 ORDER BY start_ms",
-        )
-        .bind(name)
-        .bind(dims)
-        .bind(bucket.name())
-        .bind(bucket_start(bucket, from_ms))
-        .bind(to_ms)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(on(B))
+        shared::counter_series(self, name, dims, bucket, from_ms, to_ms).await
     }
 
     async fn counter_top(
@@ -676,21 +683,15 @@ impl Store for PgStore {
         to_ms: i64,
         limit_n: usize,
     ) -> Result<Vec<(String, i64)>, StoreError> {
-        if limit_n == 0 {
-            return Ok(Vec::new());
-        }
-        sqlx::query_as(
-            "SELECT dims, SUM(value)::BIGINT AS total FROM counters WHERE name = $1 AND bucket = $2 \
-             AND start_ms >= $3 AND start_ms < $4 GROUP BY dims ORDER BY total DESC, dims LIMIT $5",
+        shared::counter_top(
+            self,
+            "SUM(value)::BIGINT",
+            name,
+            bucket,
+            (from_ms, to_ms),
+            limit_n,
         )
-        .bind(name)
-        .bind(bucket.name())
-        .bind(bucket_start(bucket, from_ms))
-        .bind(to_ms)
-        .bind(limit(limit_n))
-        .fetch_all(&self.pool)
         .await
-        .map_err(on(B))
     }
 
     async fn prune_counters(&self, bucket: Bucket, older_than_ms: i64) -> Result<u64, StoreError> {
