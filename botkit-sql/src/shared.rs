@@ -66,29 +66,130 @@ fn text(s: &str) -> Arg {
     Arg::Text(s.to_owned())
 }
 
-/// What a backend provides for the shared operations.
+/// How a backend reads: run a statement on its read connections and decode the rows.
+/// Both backends implement it with [`impl_reads!`], which differs only in the driver and
+/// the pool.
 #[async_trait]
-pub(crate) trait SqlBackend: Send + Sync {
+pub(crate) trait SqlReads: Send + Sync {
+    /// Chat rows (`CHAT_COLS`) with their sequence numbers.
+    async fn chat_rows(&self, stmt: Stmt) -> Result<Vec<(ChatRecord, i64)>, StoreError>;
+    /// Rows whose columns are all text; one `Vec` per row.
+    async fn text_rows(&self, stmt: Stmt) -> Result<Vec<Vec<String>>, StoreError>;
+    /// One integer (`count(*)`).
+    async fn int(&self, stmt: Stmt) -> Result<i64, StoreError>;
+    /// Event rows (`EVENT_COLS`).
+    async fn event_rows(&self, stmt: Stmt) -> Result<Vec<EventRecord>, StoreError>;
+    /// Dead letter rows (`DEAD_COLS`).
+    async fn dead_rows(&self, stmt: Stmt) -> Result<Vec<DeadJob>, StoreError>;
+    /// `(integer, integer)` rows.
+    async fn int_pairs(&self, stmt: Stmt) -> Result<Vec<(i64, i64)>, StoreError>;
+    /// `(text, integer)` rows.
+    async fn text_int_pairs(&self, stmt: Stmt) -> Result<Vec<(String, i64)>, StoreError>;
+}
+
+/// Implements [`SqlReads`] for `$store`, reading with driver `$db` from `self.$pool`. The
+/// calling module provides `B`, `on`, `col` and the row decoders (`rows::decoders!`).
+macro_rules! impl_reads {
+    ($store:ty, $db:ty, $pool:ident) => {
+        #[async_trait::async_trait]
+        impl crate::shared::SqlReads for $store {
+            async fn chat_rows(
+                &self,
+                stmt: crate::shared::Stmt,
+            ) -> Result<Vec<(botkit::store::ChatRecord, i64)>, botkit::store::StoreError> {
+                let rows = stmt
+                    .query::<$db>()
+                    .fetch_all(&self.$pool)
+                    .await
+                    .map_err(on(B))?;
+                rows.iter().map(chat_row).collect()
+            }
+
+            async fn text_rows(
+                &self,
+                stmt: crate::shared::Stmt,
+            ) -> Result<Vec<Vec<String>>, botkit::store::StoreError> {
+                let rows = stmt
+                    .query::<$db>()
+                    .fetch_all(&self.$pool)
+                    .await
+                    .map_err(on(B))?;
+                rows.iter().map(text_row).collect()
+            }
+
+            async fn int(
+                &self,
+                stmt: crate::shared::Stmt,
+            ) -> Result<i64, botkit::store::StoreError> {
+                let row = stmt
+                    .query::<$db>()
+                    .fetch_one(&self.$pool)
+                    .await
+                    .map_err(on(B))?;
+                col(&row, 0)
+            }
+
+            async fn event_rows(
+                &self,
+                stmt: crate::shared::Stmt,
+            ) -> Result<Vec<botkit::store::EventRecord>, botkit::store::StoreError> {
+                let rows = stmt
+                    .query::<$db>()
+                    .fetch_all(&self.$pool)
+                    .await
+                    .map_err(on(B))?;
+                rows.iter().map(event_row).collect()
+            }
+
+            async fn dead_rows(
+                &self,
+                stmt: crate::shared::Stmt,
+            ) -> Result<Vec<botkit::store::DeadJob>, botkit::store::StoreError> {
+                let rows = stmt
+                    .query::<$db>()
+                    .fetch_all(&self.$pool)
+                    .await
+                    .map_err(on(B))?;
+                rows.iter().map(dead_row).collect()
+            }
+
+            async fn int_pairs(
+                &self,
+                stmt: crate::shared::Stmt,
+            ) -> Result<Vec<(i64, i64)>, botkit::store::StoreError> {
+                let rows = stmt
+                    .query::<$db>()
+                    .fetch_all(&self.$pool)
+                    .await
+                    .map_err(on(B))?;
+                rows.iter().map(|r| Ok((col(r, 0)?, col(r, 1)?))).collect()
+            }
+
+            async fn text_int_pairs(
+                &self,
+                stmt: crate::shared::Stmt,
+            ) -> Result<Vec<(String, i64)>, botkit::store::StoreError> {
+                let rows = stmt
+                    .query::<$db>()
+                    .fetch_all(&self.$pool)
+                    .await
+                    .map_err(on(B))?;
+                rows.iter().map(|r| Ok((col(r, 0)?, col(r, 1)?))).collect()
+            }
+        }
+    };
+}
+pub(crate) use impl_reads;
+
+/// What a backend provides for the shared operations: its reads, and how it writes.
+#[async_trait]
+pub(crate) trait SqlBackend: SqlReads {
     /// Runs a data-changing statement in order with the other writes; rows affected.
     async fn exec(&self, stmt: Stmt) -> Result<u64, StoreError>;
-    /// Runs a query returning chat rows (`CHAT_COLS`) with their sequence numbers.
-    async fn chat_rows(&self, stmt: Stmt) -> Result<Vec<(ChatRecord, i64)>, StoreError>;
     /// Runs a data-changing statement that returns one integer (`RETURNING id`).
     async fn exec_returning(&self, stmt: Stmt) -> Result<i64, StoreError>;
     /// Queues a log write and waits until it is committed (events: how many were new).
     async fn log(&self, write: LogWrite) -> Result<u64, StoreError>;
-    /// Runs a query whose columns are all text; one `Vec` per row.
-    async fn text_rows(&self, stmt: Stmt) -> Result<Vec<Vec<String>>, StoreError>;
-    /// Runs a query returning one integer (`count(*)`).
-    async fn int(&self, stmt: Stmt) -> Result<i64, StoreError>;
-    /// Runs a query returning event rows (`EVENT_COLS`).
-    async fn event_rows(&self, stmt: Stmt) -> Result<Vec<EventRecord>, StoreError>;
-    /// Runs a query returning dead letter rows (`DEAD_COLS`).
-    async fn dead_rows(&self, stmt: Stmt) -> Result<Vec<DeadJob>, StoreError>;
-    /// Runs a query returning `(integer, integer)` rows.
-    async fn int_pairs(&self, stmt: Stmt) -> Result<Vec<(i64, i64)>, StoreError>;
-    /// Runs a query returning `(text, integer)` rows.
-    async fn text_int_pairs(&self, stmt: Stmt) -> Result<Vec<(String, i64)>, StoreError>;
 }
 
 fn count(n: i64) -> u64 {

@@ -377,6 +377,8 @@ impl SqliteStore {
     }
 }
 
+shared::impl_reads!(SqliteStore, Sqlite, reader);
+
 #[async_trait]
 impl SqlBackend for SqliteStore {
     async fn exec(&self, stmt: Stmt) -> Result<u64, StoreError> {
@@ -387,15 +389,6 @@ impl SqlBackend for SqliteStore {
             })
         })
         .await
-    }
-
-    async fn chat_rows(&self, stmt: Stmt) -> Result<Vec<(ChatRecord, i64)>, StoreError> {
-        let rows = stmt
-            .query::<Sqlite>()
-            .fetch_all(&self.reader)
-            .await
-            .map_err(on(B))?;
-        rows.iter().map(chat_row).collect()
     }
 
     async fn exec_returning(&self, stmt: Stmt) -> Result<i64, StoreError> {
@@ -410,60 +403,6 @@ impl SqlBackend for SqliteStore {
 
     async fn log(&self, write: LogWrite) -> Result<u64, StoreError> {
         crate::batch::submit(&self.tx, write, B).await
-    }
-
-    async fn text_rows(&self, stmt: Stmt) -> Result<Vec<Vec<String>>, StoreError> {
-        let rows = stmt
-            .query::<Sqlite>()
-            .fetch_all(&self.reader)
-            .await
-            .map_err(on(B))?;
-        rows.iter().map(text_row).collect()
-    }
-
-    async fn int(&self, stmt: Stmt) -> Result<i64, StoreError> {
-        let row = stmt
-            .query::<Sqlite>()
-            .fetch_one(&self.reader)
-            .await
-            .map_err(on(B))?;
-        col(&row, 0)
-    }
-
-    async fn event_rows(&self, stmt: Stmt) -> Result<Vec<EventRecord>, StoreError> {
-        let rows = stmt
-            .query::<Sqlite>()
-            .fetch_all(&self.reader)
-            .await
-            .map_err(on(B))?;
-        rows.iter().map(event_row).collect()
-    }
-
-    async fn dead_rows(&self, stmt: Stmt) -> Result<Vec<DeadJob>, StoreError> {
-        let rows = stmt
-            .query::<Sqlite>()
-            .fetch_all(&self.reader)
-            .await
-            .map_err(on(B))?;
-        rows.iter().map(dead_row).collect()
-    }
-
-    async fn int_pairs(&self, stmt: Stmt) -> Result<Vec<(i64, i64)>, StoreError> {
-        let rows = stmt
-            .query::<Sqlite>()
-            .fetch_all(&self.reader)
-            .await
-            .map_err(on(B))?;
-        rows.iter().map(|r| Ok((col(r, 0)?, col(r, 1)?))).collect()
-    }
-
-    async fn text_int_pairs(&self, stmt: Stmt) -> Result<Vec<(String, i64)>, StoreError> {
-        let rows = stmt
-            .query::<Sqlite>()
-            .fetch_all(&self.reader)
-            .await
-            .map_err(on(B))?;
-        rows.iter().map(|r| Ok((col(r, 0)?, col(r, 1)?))).collect()
     }
 }
 
