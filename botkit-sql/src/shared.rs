@@ -28,6 +28,9 @@ pub(crate) enum Arg {
 }
 
 /// A statement with its bound values, in `$1, $2, …` order (both dialects read `$N`).
+///
+/// `sql` is only ever assembled from this crate's constants (column lists, a backend's
+/// dialect fragment); every value from a caller travels in `args`, bound, never in the text.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Stmt {
     pub(crate) sql: String,
