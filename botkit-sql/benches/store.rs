@@ -31,11 +31,20 @@ fn records(ch: &ChannelRef, n: usize, from: i64) -> Vec<ChatRecord> {
         .collect()
 }
 
+fn temp_dir(tag: &str) -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("botkit-sql-bench-{tag}-{}", std::process::id()))
+}
+
 fn temp_path(tag: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("botkit-sql-bench-{tag}-{}", std::process::id()));
+    let dir = temp_dir(tag);
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("temp dir");
     dir.join("bench.db")
+}
+
+/// Removes a benchmark's database (the million-row one is about 180 MB).
+fn remove(tag: &str) {
+    let _ = std::fs::remove_dir_all(temp_dir(tag));
 }
 
 /// Rows per second of `rows` rows written in batches of `batch` (1: one row per call),
@@ -136,6 +145,11 @@ fn inserts(c: &mut Criterion) {
         b.to_async(&rt).iter(|| store.append_chat(&one))
     });
     g.finish();
+    drop(store);
+    // The stores dropped above have long closed their files by now.
+    for tag in ["inserts", "inserts-plain", "inserts-normal"] {
+        remove(tag);
+    }
 
     #[cfg(feature = "postgres")]
     postgres(&rt, c);
@@ -237,6 +251,8 @@ fn recent(c: &mut Criterion) {
         })
     });
     g.finish();
+    drop(store);
+    remove("recent");
 }
 
 criterion_group!(benches, inserts, recent);
