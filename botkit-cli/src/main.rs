@@ -13,7 +13,7 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use botkit::builtin::Echo;
-use botkit::config::Config;
+use botkit::config::{Config, StoreSection};
 use botkit::runtime::{Bot, BotBuilder};
 use botkit::shell::ShellPlatform;
 use botkit::store::{Bucket, ChannelRef, ChatCursor, Store};
@@ -233,7 +233,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 Some(path) => Config::load(&path)?,
                 None => Config::default(),
             };
-            let store = open_store(&config.store.url).await?;
+            let store = open_store(&config.store).await?;
             let mut builder = build(&config, &store)?.shared_store(store);
             if let Some(llm) = &config.llm {
                 builder = builder.shared_llm(start_llm(llm).await?);
@@ -246,12 +246,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             config,
             action,
         } => {
-            let url = match (url, config) {
-                (Some(url), _) => url,
-                (None, Some(path)) => Config::load(&path)?.store.url,
-                (None, None) => Config::default().store.url,
+            // The config's `[store]` tuning keys apply also when `--url` names the file.
+            let mut store = match config {
+                Some(path) => Config::load(&path)?.store,
+                None => Config::default().store,
             };
-            db(&url, action).await
+            if let Some(url) = url {
+                store.url = url;
+            }
+            db(&store, action).await
         }
         Command::Twitch {
             url,
@@ -277,7 +280,7 @@ async fn markov_train(config: &Config) -> anyhow::Result<()> {
         Some(section) => section.deserialize_into()?,
         None => MarkovConfig::default(),
     };
-    let store = open_store(&config.store.url).await?;
+    let store = open_store(&config.store).await?;
     let started = std::time::Instant::now();
     // The log's size sizes the bar; without it the bar is a spinner.
     let total = store.stats().await.ok().map(|s| s.chat_records);
@@ -297,16 +300,19 @@ async fn markov_train(config: &Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Opens (and migrates) the store a URL names, saying which one failed.
-async fn open_store(url: &str) -> anyhow::Result<std::sync::Arc<dyn Store>> {
-    botkit_sql::open(url)
-        .await
-        .with_context(|| format!("cannot open the store `{}`", botkit_sql::redact_url(url)))
+/// Opens (and migrates) the store `[store]` describes, saying which one failed.
+async fn open_store(section: &StoreSection) -> anyhow::Result<std::sync::Arc<dyn Store>> {
+    botkit_sql::open_config(section).await.with_context(|| {
+        format!(
+            "cannot open the store `{}`",
+            botkit_sql::redact_url(&section.url)
+        )
+    })
 }
 
-async fn db(url: &str, action: DbAction) -> anyhow::Result<()> {
-    let store = open_store(url).await?;
-    let shown = botkit_sql::redact_url(url);
+async fn db(section: &StoreSection, action: DbAction) -> anyhow::Result<()> {
+    let store = open_store(section).await?;
+    let shown = botkit_sql::redact_url(&section.url);
     match action {
         DbAction::Migrate => {
             store.migrate().await?;

@@ -72,8 +72,13 @@ pub async fn run(
         None => Config::default(),
     };
     let section = twitch_section(&config)?;
-    let url = url.unwrap_or_else(|| config.store.url.clone());
-    let store = crate::open_store(&url).await?;
+    // The config's `[store]` tuning keys apply also when `--url` names the database.
+    let mut store_section = config.store.clone();
+    if let Some(url) = url {
+        store_section.url = url;
+    }
+    let url = store_section.url.clone();
+    let store = crate::open_store(&store_section).await?;
     let shown = botkit_sql::redact_url(&url);
     let tokens = TokenStore::from_env(Arc::clone(&store))?;
     let client_id_of = |given: Option<String>| -> anyhow::Result<String> {

@@ -150,6 +150,45 @@ fn the_store_url_comes_from_the_config() {
 }
 
 #[test]
+fn the_store_keys_in_the_config_reach_the_database() {
+    let dir = TempDir::new("keys");
+    let config = dir.0.join("bot.toml");
+    let url = format!("sqlite://{}", dir.0.join("tiny.db").display());
+    // Two pages leave no room for the schema: the open fails as a full database, which
+    // only happens if `max_pages` reached SQLite.
+    std::fs::write(
+        &config,
+        format!("[store]\nurl = \"{url}\"\nmax_pages = 2\nsynchronous = \"normal\"\n"),
+    )
+    .unwrap();
+    let (ok, _, err) = run(botkit(&dir.0)
+        .args(["db", "--config"])
+        .arg(&config)
+        .arg("stats"));
+    assert!(!ok, "a 2-page database cannot hold the schema");
+    assert!(err.contains("full"), "{err}");
+    std::fs::write(
+        &config,
+        format!("[store]\nurl = \"{url}\"\nsynchronous = \"normal\"\nbatch_size = 64\n"),
+    )
+    .unwrap();
+    let (ok, out, err) = run(botkit(&dir.0)
+        .args(["db", "--config"])
+        .arg(&config)
+        .arg("stats"));
+    assert!(ok, "{err}");
+    assert!(out.contains("tiny.db"), "{out}");
+    std::fs::write(&config, "[store]\nsynchronous = \"sometimes\"\n").unwrap();
+    let (ok, _, err) = run(botkit(&dir.0)
+        .args(["db", "--config"])
+        .arg(&config)
+        .arg("stats"));
+    assert!(!ok);
+    assert!(err.contains("store.synchronous"), "{err}");
+    assert!(err.contains("bot.toml:2"), "{err}");
+}
+
+#[test]
 fn run_with_no_config_persists_to_botkit_db() {
     let dir = TempDir::new("run");
     let mut child = botkit(&dir.0)

@@ -113,6 +113,20 @@ pub(crate) enum Msg<X> {
     Other(X),
 }
 
+/// Queues a log write for a log writer and waits until it is committed; `backend` names
+/// the store in the error if the writer is gone.
+pub(crate) async fn submit<X>(
+    tx: &mpsc::Sender<Msg<X>>,
+    write: LogWrite,
+    backend: &'static str,
+) -> Result<u64, StoreError> {
+    let (done, rx) = oneshot::channel();
+    tx.send(Msg::Log(LogItem { write, done }))
+        .await
+        .map_err(|_| crate::error::writer_gone(backend))?;
+    rx.await.map_err(|_| crate::error::writer_gone(backend))?
+}
+
 /// Collects the batch that starts with `first`: every log write already queued, up to
 /// `cfg.max_batch` rows, waiting up to `cfg.linger` for more. A non-log message ends the
 /// batch and is left in `held` for the caller to run after committing it (order is kept).

@@ -30,9 +30,14 @@
 //!   commits; its callers wait for that.
 //! - **SQLite**: WAL mode, one writer task owning the only write connection (every write is
 //!   serialized through it, so there are no lock fights inside the process), and a pool of
-//!   read-only connections that read concurrently with it.
+//!   read-only connections that read concurrently with it. The writer keeps a large page
+//!   cache and checkpoints rarely during bursts and as soon as it goes idle
+//!   ([`SqliteOptions::cache_mib`], [`SqliteOptions::checkpoint_pages`]).
 //! - **PostgreSQL**: a connection pool; logs are inserted with `UNNEST` arrays, one
 //!   statement per table per batch.
+//!
+//! The bot config's `[store]` section tunes all of this (`synchronous`, `batch_size`,
+//! `pool_size`, …): [`open_config`] opens the store it describes, [`config`] maps the keys.
 //!
 //! Errors are [`StoreError`]s that name the cause: a corrupt file is
 //! [`StoreError::Corrupt`], a locked database or an unreachable server is the transient
@@ -43,12 +48,14 @@
 
 use std::sync::Arc;
 
-use botkit::store::{MemoryStore, Store, StoreError};
+use botkit::store::{Store, StoreError};
 
 mod batch;
+pub mod config;
 mod error;
 mod rows;
 mod schema;
+mod shared;
 mod url;
 
 #[cfg(feature = "postgres")]
@@ -57,13 +64,15 @@ pub mod postgres;
 pub mod sqlite;
 
 pub use batch::WriteBehind;
+pub use config::open_config;
 #[cfg(feature = "postgres")]
 pub use postgres::{PgOptions, PgStore};
 #[cfg(feature = "sqlite")]
 pub use sqlite::{SqliteOptions, SqliteStore, Synchronous};
 pub use url::{StoreUrl, redact_url};
 
-/// Opens the store a URL names, creating and migrating its schema, ready to use.
+/// Opens the store a URL names, creating and migrating its schema, ready to use, with
+/// every setting at its default ([`open_config`] takes the bot config's `[store]` keys).
 ///
 /// - `memory:` — botkit's in-memory store (nothing persists);
 /// - `sqlite://botkit.db`, `sqlite:botkit.db`, `sqlite:///var/lib/bot/bot.db` — a SQLite
@@ -74,24 +83,5 @@ pub use url::{StoreUrl, redact_url};
 /// A malformed URL or a backend this build lacks is [`StoreError::Invalid`]; a database
 /// that cannot be opened is the error of the backend's own `open`.
 pub async fn open(url: &str) -> Result<Arc<dyn Store>, StoreError> {
-    match StoreUrl::parse(url)? {
-        StoreUrl::Memory => Ok(Arc::new(MemoryStore::new())),
-        #[cfg(feature = "sqlite")]
-        StoreUrl::Sqlite(path) => Ok(Arc::new(
-            SqliteStore::open(&path, SqliteOptions::default()).await?,
-        )),
-        #[cfg(feature = "postgres")]
-        StoreUrl::Postgres(url) => Ok(Arc::new(
-            PgStore::connect(&url, PgOptions::default()).await?,
-        )),
-        #[allow(unreachable_patterns)]
-        other => Err(StoreError::invalid(
-            "store url",
-            format!(
-                "`{}` needs the `{}` feature of botkit-sql, which this build lacks",
-                other.redacted(),
-                other.scheme()
-            ),
-        )),
-    }
+    open_config(&botkit::config::StoreSection::new(url)).await
 }

@@ -63,6 +63,11 @@ macro_rules! decoders {
             row.try_get(i).map_err(|e| crate::error::map($backend, e))
         }
 
+        /// Every column of a row as text.
+        fn text_row(row: &$row) -> Result<Vec<String>, botkit::store::StoreError> {
+            (0..row.len()).map(|i| col(row, i)).collect()
+        }
+
         /// A chat row (`CHAT_COLS`) and its sequence number.
         fn chat_row(
             row: &$row,

@@ -4,7 +4,9 @@
 //! message is there and that `PRAGMA integrity_check` says ok.
 //!
 //! The child is this same test binary started again with `BOTKIT_SQL_CRASH_CHILD` set
-//! (the target has `harness = false`, so `main` decides which side it is).
+//! (the target has `harness = false`, so `main` decides which side it is). It runs once
+//! with `synchronous = FULL` (the default) and once with `NORMAL`, which only gives up the
+//! last commits on power loss and so must also survive a killed process.
 
 use std::collections::HashSet;
 use std::io::{BufRead, BufReader};
@@ -15,9 +17,11 @@ use std::time::{Duration, Instant};
 #[cfg(feature = "sqlite")]
 use botkit::store::{ChannelRef, ChatCursor, ChatRecord, Store};
 #[cfg(feature = "sqlite")]
-use botkit_sql::{SqliteOptions, SqliteStore};
+use botkit_sql::{SqliteOptions, SqliteStore, Synchronous};
 
 const CHILD_ENV: &str = "BOTKIT_SQL_CRASH_CHILD";
+/// `normal` makes the child write with `synchronous = NORMAL`.
+const SYNC_ENV: &str = "BOTKIT_SQL_CRASH_SYNC";
 const WRITERS: usize = 8;
 /// Acknowledgements to see before the kill.
 const KILL_AFTER: usize = 2_000;
@@ -31,12 +35,18 @@ fn main() {
     #[cfg(feature = "sqlite")]
     {
         if let Ok(path) = std::env::var(CHILD_ENV) {
-            child(Path::new(&path));
+            let sync = match std::env::var(SYNC_ENV).as_deref() {
+                Ok("normal") => Synchronous::Normal,
+                _ => Synchronous::Full,
+            };
+            child(Path::new(&path), sync);
             return;
         }
-        print!("test crash_safety_under_sigkill ... ");
-        parent();
-        println!("ok");
+        for sync in ["full", "normal"] {
+            print!("test crash_safety_under_sigkill (synchronous = {sync}) ... ");
+            parent(sync);
+            println!("ok");
+        }
     }
     #[cfg(not(feature = "sqlite"))]
     println!("skipped: the crash test needs the `sqlite` feature");
@@ -44,7 +54,7 @@ fn main() {
 
 /// Writes forever from `WRITERS` tasks, printing each acknowledged id.
 #[cfg(feature = "sqlite")]
-fn child(path: &Path) {
+fn child(path: &Path, sync: Synchronous) {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -52,7 +62,7 @@ fn child(path: &Path) {
         .expect("child runtime");
     rt.block_on(async {
         let store = std::sync::Arc::new(
-            SqliteStore::open(path, SqliteOptions::default())
+            SqliteStore::open(path, SqliteOptions::default().with_synchronous(sync))
                 .await
                 .expect("child opens the store"),
         );
@@ -79,11 +89,12 @@ fn child(path: &Path) {
 }
 
 #[cfg(feature = "sqlite")]
-fn parent() {
+fn parent(sync: &str) {
     let dir = TempDir::new();
     let path = dir.0.join("crash.db");
     let mut child = Command::new(std::env::current_exe().expect("own path"))
         .env(CHILD_ENV, &path)
+        .env(SYNC_ENV, sync)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()

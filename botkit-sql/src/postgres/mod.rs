@@ -21,16 +21,17 @@ use botkit::backoff::Backoff;
 use botkit::event::EventId;
 use botkit::store::{
     Bucket, ChannelRef, ChatCursor, ChatPage, ChatRecord, CounterIncr, DeadJob, EventRecord, Job,
-    JobFate, JobId, NewJob, Store, StoreError, StoreStats, check_name, literal_prefix,
+    JobFate, JobId, NewJob, Store, StoreError, StoreStats, check_name,
 };
 use botkit::topic::Pattern;
 use serde_json::Value;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::batch::{LogItem, LogWrite, Msg, WriteBehind, bucket_start, deliver_err, deliver_ok};
+use crate::batch::{LogItem, LogWrite, Msg, WriteBehind, deliver_err, deliver_ok};
 use crate::error::{on, writer_gone};
-use crate::rows::{CHAT_COLS, DEAD_COLS, EVENT_COLS, JOB_COLS, event_id_text, limit, to_json};
+use crate::rows::{JOB_COLS, event_id_text, limit, to_json};
+use crate::shared::{self, SqlBackend, Stmt};
 use crate::url::redact_url;
 
 const B: &str = "postgres";
@@ -43,9 +44,6 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[(
     "init",
     include_str!("../../migrations/postgres/0001_init.sql"),
 )];
-
-/// Rows fetched per step of an event scan that filters by pattern.
-const EVENT_SCAN: i64 = 512;
 
 /// Settings of a [`PgStore`].
 #[derive(Debug, Clone, PartialEq)]
@@ -187,37 +185,32 @@ impl PgStore {
         let _ = self.flush().await;
         self.pool.close().await;
     }
+}
 
-    async fn log(&self, write: LogWrite) -> Result<u64, StoreError> {
-        let (done, rx) = oneshot::channel();
-        self.tx
-            .send(Msg::Log(LogItem { write, done }))
+shared::impl_reads!(PgStore, sqlx::Postgres, pool);
+
+#[async_trait]
+impl SqlBackend for PgStore {
+    async fn exec(&self, stmt: Stmt) -> Result<u64, StoreError> {
+        let r = stmt
+            .query::<sqlx::Postgres>()
+            .execute(&self.pool)
             .await
-            .map_err(|_| writer_gone(B))?;
-        rx.await.map_err(|_| writer_gone(B))?
+            .map_err(on(B))?;
+        Ok(r.rows_affected())
     }
 
-    async fn count(&self, sql: &'static str) -> Result<u64, StoreError> {
-        let n: i64 = sqlx::query_scalar(sql)
+    async fn exec_returning(&self, stmt: Stmt) -> Result<i64, StoreError> {
+        let row = stmt
+            .query::<sqlx::Postgres>()
             .fetch_one(&self.pool)
             .await
             .map_err(on(B))?;
-        Ok(u64::try_from(n).unwrap_or(0))
+        col(&row, 0)
     }
 
-    async fn exec(
-        &self,
-        q: sqlx::query::Query<'_, sqlx::Postgres, sqlx::postgres::PgArguments>,
-    ) -> Result<u64, StoreError> {
-        Ok(q.execute(&self.pool).await.map_err(on(B))?.rows_affected())
-    }
-
-    async fn chats(
-        &self,
-        q: sqlx::query::Query<'_, sqlx::Postgres, sqlx::postgres::PgArguments>,
-    ) -> Result<Vec<(ChatRecord, i64)>, StoreError> {
-        let rows = q.fetch_all(&self.pool).await.map_err(on(B))?;
-        rows.iter().map(chat_row).collect()
+    async fn log(&self, write: LogWrite) -> Result<u64, StoreError> {
+        crate::batch::submit(&self.tx, write, B).await
     }
 }
 
@@ -368,10 +361,6 @@ async fn write_logs(pool: &PgPool, batch: &[LogItem]) -> Result<HashSet<String>,
     Ok(inserted)
 }
 
-fn job_not_found(id: JobId) -> StoreError {
-    StoreError::not_found(format!("{id}"))
-}
-
 #[async_trait]
 impl Store for PgStore {
     fn backend(&self) -> &str {
@@ -407,53 +396,19 @@ impl Store for PgStore {
     }
 
     async fn stats(&self) -> Result<StoreStats, StoreError> {
-        let mut s = StoreStats::default();
-        s.kv_entries = self.count("SELECT count(*) FROM kv").await?;
-        s.chat_records = self.count("SELECT count(*) FROM chat").await?;
-        s.events = self.count("SELECT count(*) FROM events").await?;
-        s.counter_buckets = self.count("SELECT count(*) FROM counters").await?;
-        s.jobs = self.count("SELECT count(*) FROM jobs").await?;
-        s.dead_jobs = self.count("SELECT count(*) FROM dead_jobs").await?;
-        Ok(s)
+        shared::stats(self).await
     }
 
     async fn kv_get(&self, namespace: &str, key: &str) -> Result<Option<Value>, StoreError> {
-        let v: Option<String> =
-            sqlx::query_scalar("SELECT value FROM kv WHERE namespace = $1 AND key = $2")
-                .bind(namespace)
-                .bind(key)
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(on(B))?;
-        v.map(|s| crate::rows::from_json(&format!("key `{key}` in namespace `{namespace}`"), &s))
-            .transpose()
+        shared::kv_get(self, namespace, key).await
     }
 
     async fn kv_put(&self, namespace: &str, key: &str, value: Value) -> Result<(), StoreError> {
-        check_name("namespace", namespace)?;
-        check_name("key", key)?;
-        let json = to_json(key, &value)?;
-        self.exec(
-            sqlx::query(
-                "INSERT INTO kv (namespace, key, value) VALUES ($1, $2, $3) \
-                 ON CONFLICT (namespace, key) DO UPDATE SET value = EXCLUDED.value",
-            )
-            .bind(namespace)
-            .bind(key)
-            .bind(json),
-        )
-        .await
-        .map(|_| ())
+        shared::kv_put(self, namespace, key, &value).await
     }
 
     async fn kv_delete(&self, namespace: &str, key: &str) -> Result<bool, StoreError> {
-        self.exec(
-            sqlx::query("DELETE FROM kv WHERE namespace = $1 AND key = $2")
-                .bind(namespace)
-                .bind(key),
-        )
-        .await
-        .map(|n| n > 0)
+        shared::kv_delete(self, namespace, key).await
     }
 
     async fn kv_keys(&self, namespace: &str, prefix: &str) -> Result<Vec<String>, StoreError> {
@@ -492,10 +447,7 @@ impl Store for PgStore {
     }
 
     async fn kv_namespaces(&self) -> Result<Vec<String>, StoreError> {
-        sqlx::query_scalar("SELECT DISTINCT namespace FROM kv ORDER BY namespace")
-            .fetch_all(&self.pool)
-            .await
-            .map_err(on(B))
+        shared::kv_namespaces(self).await
     }
 
     async fn kv_compare_and_swap(
@@ -511,18 +463,17 @@ impl Store for PgStore {
         if expected.is_none() {
             // Absent rows cannot be locked: let the unique key arbitrate instead.
             return match new_json {
-                Some(json) => self
-                    .exec(
-                        sqlx::query(
-                            "INSERT INTO kv (namespace, key, value) VALUES ($1, $2, $3) \
-                             ON CONFLICT (namespace, key) DO NOTHING",
-                        )
-                        .bind(namespace)
-                        .bind(key)
-                        .bind(json),
-                    )
-                    .await
-                    .map(|n| n == 1),
+                Some(json) => sqlx::query(
+                    "INSERT INTO kv (namespace, key, value) VALUES ($1, $2, $3) \
+                     ON CONFLICT (namespace, key) DO NOTHING",
+                )
+                .bind(namespace)
+                .bind(key)
+                .bind(json)
+                .execute(&self.pool)
+                .await
+                .map(|r| r.rows_affected() == 1)
+                .map_err(on(B)),
                 None => Ok(self.kv_get(namespace, key).await?.is_none()),
             };
         }
@@ -560,10 +511,7 @@ impl Store for PgStore {
     }
 
     async fn append_chat(&self, records: &[ChatRecord]) -> Result<(), StoreError> {
-        if records.is_empty() {
-            return Ok(());
-        }
-        self.log(LogWrite::Chat(records.to_vec())).await.map(|_| ())
+        shared::append_chat(self, records).await
     }
 
     async fn recent_chat(
@@ -571,23 +519,7 @@ impl Store for PgStore {
         channel: &ChannelRef,
         limit_n: usize,
     ) -> Result<Vec<ChatRecord>, StoreError> {
-        if limit_n == 0 {
-            return Ok(Vec::new());
-        }
-        let sql = format!(
-            "SELECT {CHAT_COLS} FROM chat WHERE platform = $1 AND channel = $2 \
-             ORDER BY ts DESC, seq DESC LIMIT $3"
-        );
-        let mut rows = self
-            .chats(
-                sqlx::query(sqlx::AssertSqlSafe(sql))
-                    .bind(&channel.platform)
-                    .bind(&channel.channel)
-                    .bind(limit(limit_n)),
-            )
-            .await?;
-        rows.reverse();
-        Ok(rows.into_iter().map(|(r, _)| r).collect())
+        shared::recent_chat(self, channel, limit_n).await
     }
 
     async fn chat_by_user(
@@ -596,39 +528,7 @@ impl Store for PgStore {
         channel: Option<&ChannelRef>,
         limit_n: usize,
     ) -> Result<Vec<ChatRecord>, StoreError> {
-        if limit_n == 0 {
-            return Ok(Vec::new());
-        }
-        let mut rows = match channel {
-            Some(ch) => {
-                let sql = format!(
-                    "SELECT {CHAT_COLS} FROM chat WHERE user_id = $1 AND platform = $2 \
-                     AND channel = $3 ORDER BY ts DESC, seq DESC LIMIT $4"
-                );
-                self.chats(
-                    sqlx::query(sqlx::AssertSqlSafe(sql))
-                        .bind(user_id)
-                        .bind(&ch.platform)
-                        .bind(&ch.channel)
-                        .bind(limit(limit_n)),
-                )
-                .await?
-            }
-            None => {
-                let sql = format!(
-                    "SELECT {CHAT_COLS} FROM chat WHERE user_id = $1 \
-                     ORDER BY ts DESC, seq DESC LIMIT $2"
-                );
-                self.chats(
-                    sqlx::query(sqlx::AssertSqlSafe(sql))
-                        .bind(user_id)
-                        .bind(limit(limit_n)),
-                )
-                .await?
-            }
-        };
-        rows.reverse();
-        Ok(rows.into_iter().map(|(r, _)| r).collect())
+        shared::chat_by_user(self, user_id, channel, limit_n).await
     }
 
     async fn chat_range(
@@ -637,49 +537,11 @@ impl Store for PgStore {
         from: ChatCursor,
         limit_n: usize,
     ) -> Result<ChatPage, StoreError> {
-        if limit_n == 0 {
-            return Err(StoreError::invalid(
-                "limit",
-                "a page needs a limit of at least 1",
-            ));
-        }
-        let sql = format!(
-            "SELECT {CHAT_COLS} FROM chat WHERE platform = $1 AND channel = $2 \
-             AND (ts > $3 OR (ts = $3 AND seq > $4)) ORDER BY ts, seq LIMIT $5"
-        );
-        let rows = self
-            .chats(
-                sqlx::query(sqlx::AssertSqlSafe(sql))
-                    .bind(&channel.platform)
-                    .bind(&channel.channel)
-                    .bind(from.timestamp_ms())
-                    .bind(from.seq())
-                    .bind(limit(limit_n)),
-            )
-            .await?;
-        let next = match rows.last() {
-            Some((r, seq)) if rows.len() == limit_n => {
-                Some(ChatCursor::after(r.timestamp_ms, *seq))
-            }
-            _ => None,
-        };
-        Ok(ChatPage {
-            records: rows.into_iter().map(|(r, _)| r).collect(),
-            next,
-        })
+        shared::chat_range(self, channel, from, limit_n).await
     }
 
     async fn chat_channels(&self) -> Result<Vec<ChannelRef>, StoreError> {
-        let rows: Vec<(String, String)> = sqlx::query_as(
-            "SELECT DISTINCT platform, channel FROM chat ORDER BY platform, channel",
-        )
-        .fetch_all(&self.pool)
-        .await
-        .map_err(on(B))?;
-        Ok(rows
-            .into_iter()
-            .map(|(p, c)| ChannelRef::new(p, c))
-            .collect())
+        shared::chat_channels(self).await
     }
 
     async fn delete_chat_message(
@@ -687,15 +549,7 @@ impl Store for PgStore {
         channel: &ChannelRef,
         message_id: &str,
     ) -> Result<u64, StoreError> {
-        self.exec(
-            sqlx::query(
-                "DELETE FROM chat WHERE platform = $1 AND channel = $2 AND message_id = $3",
-            )
-            .bind(&channel.platform)
-            .bind(&channel.channel)
-            .bind(message_id),
-        )
-        .await
+        shared::delete_chat_message(self, channel, message_id).await
     }
 
     async fn delete_chat_by_user(
@@ -703,34 +557,19 @@ impl Store for PgStore {
         channel: &ChannelRef,
         user_id: &str,
     ) -> Result<u64, StoreError> {
-        self.exec(
-            sqlx::query("DELETE FROM chat WHERE platform = $1 AND channel = $2 AND user_id = $3")
-                .bind(&channel.platform)
-                .bind(&channel.channel)
-                .bind(user_id),
-        )
-        .await
+        shared::delete_chat_by_user(self, channel, user_id).await
     }
 
     async fn delete_chat_channel(&self, channel: &ChannelRef) -> Result<u64, StoreError> {
-        self.exec(
-            sqlx::query("DELETE FROM chat WHERE platform = $1 AND channel = $2")
-                .bind(&channel.platform)
-                .bind(&channel.channel),
-        )
-        .await
+        shared::delete_chat_channel(self, channel).await
     }
 
     async fn prune_chat(&self, older_than_ms: i64) -> Result<u64, StoreError> {
-        self.exec(sqlx::query("DELETE FROM chat WHERE ts < $1").bind(older_than_ms))
-            .await
+        shared::prune_chat(self, older_than_ms).await
     }
 
     async fn append_events(&self, records: &[EventRecord]) -> Result<u64, StoreError> {
-        if records.is_empty() {
-            return Ok(0);
-        }
-        self.log(LogWrite::Events(records.to_vec())).await
+        shared::append_events(self, records).await
     }
 
     async fn events_by_topic(
@@ -739,52 +578,15 @@ impl Store for PgStore {
         since_ms: i64,
         limit_n: usize,
     ) -> Result<Vec<EventRecord>, StoreError> {
-        let prefix = literal_prefix(pattern);
-        let mut out = Vec::new();
-        let (mut ts, mut last_id) = (since_ms, String::new());
-        while out.len() < limit_n {
-            let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-                "SELECT {EVENT_COLS} FROM events WHERE (ts > $1 OR (ts = $1 AND event_id > $2::text)) \
-                 AND topic >= $3::text AND substr(topic, 1, length($3::text)) = $3::text \
-                 ORDER BY ts, event_id LIMIT $4"
-            )))
-            .bind(ts)
-            .bind(&last_id)
-            .bind(&prefix)
-            .bind(EVENT_SCAN)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(on(B))?;
-            let full = rows.len() == usize::try_from(EVENT_SCAN).unwrap_or(usize::MAX);
-            for row in &rows {
-                let rec = event_row(row)?;
-                ts = rec.timestamp_ms;
-                last_id = event_id_text(rec.event_id);
-                if pattern.matches(rec.topic.as_str()) && out.len() < limit_n {
-                    out.push(rec);
-                }
-            }
-            if !full {
-                break;
-            }
-        }
-        Ok(out)
+        shared::events_by_topic(self, "(ts > $1 OR (ts = $1 AND event_id > $2::text)) AND topic >= $3::text AND substr(topic, 1, length($3::text)) = $3::text", pattern, since_ms, limit_n).await
     }
 
     async fn get_event(&self, id: EventId) -> Result<Option<EventRecord>, StoreError> {
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {EVENT_COLS} FROM events WHERE event_id = $1"
-        )))
-        .bind(event_id_text(id))
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(on(B))?;
-        row.as_ref().map(event_row).transpose()
+        shared::get_event(self, id).await
     }
 
     async fn prune_events(&self, older_than_ms: i64) -> Result<u64, StoreError> {
-        self.exec(sqlx::query("DELETE FROM events WHERE ts < $1").bind(older_than_ms))
-            .await
+        shared::prune_events(self, older_than_ms).await
     }
 
     async fn incr_counter(
@@ -794,24 +596,11 @@ impl Store for PgStore {
         at_ms: i64,
         by: i64,
     ) -> Result<(), StoreError> {
-        check_name("counter name", name)?;
-        self.log(LogWrite::Counters(vec![CounterIncr::new(
-            name, dims, at_ms, by,
-        )]))
-        .await
-        .map(|_| ())
+        shared::incr_counters(self, &[CounterIncr::new(name, dims, at_ms, by)]).await
     }
 
     async fn incr_counters(&self, incrs: &[CounterIncr]) -> Result<(), StoreError> {
-        for i in incrs {
-            check_name("counter name", &i.name)?;
-        }
-        if incrs.is_empty() {
-            return Ok(());
-        }
-        self.log(LogWrite::Counters(incrs.to_vec()))
-            .await
-            .map(|_| ())
+        shared::incr_counters(self, incrs).await
     }
 
     async fn counter_series(
@@ -822,18 +611,7 @@ impl Store for PgStore {
         from_ms: i64,
         to_ms: i64,
     ) -> Result<Vec<(i64, i64)>, StoreError> {
-        sqlx::query_as(
-            "SELECT start_ms, value FROM counters WHERE name = $1 AND dims = $2 AND bucket = $3 \
-             AND start_ms >= $4 AND start_ms < $5 ORDER BY start_ms",
-        )
-        .bind(name)
-        .bind(dims)
-        .bind(bucket.name())
-        .bind(bucket_start(bucket, from_ms))
-        .bind(to_ms)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(on(B))
+        shared::counter_series(self, name, dims, bucket, from_ms, to_ms).await
     }
 
     async fn counter_top(
@@ -844,54 +622,23 @@ impl Store for PgStore {
         to_ms: i64,
         limit_n: usize,
     ) -> Result<Vec<(String, i64)>, StoreError> {
-        if limit_n == 0 {
-            return Ok(Vec::new());
-        }
-        sqlx::query_as(
-            "SELECT dims, SUM(value)::BIGINT AS total FROM counters WHERE name = $1 AND bucket = $2 \
-             AND start_ms >= $3 AND start_ms < $4 GROUP BY dims ORDER BY total DESC, dims LIMIT $5",
+        shared::counter_top(
+            self,
+            "SUM(value)::BIGINT",
+            name,
+            bucket,
+            (from_ms, to_ms),
+            limit_n,
         )
-        .bind(name)
-        .bind(bucket.name())
-        .bind(bucket_start(bucket, from_ms))
-        .bind(to_ms)
-        .bind(limit(limit_n))
-        .fetch_all(&self.pool)
         .await
-        .map_err(on(B))
     }
 
     async fn prune_counters(&self, bucket: Bucket, older_than_ms: i64) -> Result<u64, StoreError> {
-        self.exec(
-            sqlx::query("DELETE FROM counters WHERE bucket = $1 AND start_ms <= $2")
-                .bind(bucket.name())
-                .bind(older_than_ms.saturating_sub(bucket.len_ms())),
-        )
-        .await
+        shared::prune_counters(self, bucket, older_than_ms).await
     }
 
     async fn enqueue(&self, queue: &str, job: NewJob) -> Result<JobId, StoreError> {
-        check_name("queue", queue)?;
-        if job.max_attempts == 0 {
-            return Err(StoreError::invalid(
-                "max_attempts",
-                "a job needs at least 1 attempt",
-            ));
-        }
-        let payload = to_json("job payload", &job.payload)?;
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO jobs (queue, payload, priority, due_ms, max_attempts) \
-             VALUES ($1, $2, $3, $4, $5) RETURNING id",
-        )
-        .bind(queue)
-        .bind(payload)
-        .bind(job.priority)
-        .bind(job.due_ms)
-        .bind(i64::from(job.max_attempts))
-        .fetch_one(&self.pool)
-        .await
-        .map_err(on(B))?;
-        Ok(JobId::from_i64(id))
+        shared::enqueue(self, queue, job).await
     }
 
     async fn claim_due(
@@ -925,14 +672,7 @@ impl Store for PgStore {
     }
 
     async fn ack(&self, id: JobId) -> Result<(), StoreError> {
-        let n = self
-            .exec(sqlx::query("DELETE FROM jobs WHERE id = $1").bind(id.as_i64()))
-            .await?;
-        if n == 0 {
-            Err(job_not_found(id))
-        } else {
-            Ok(())
-        }
+        shared::ack(self, id).await
     }
 
     async fn fail(&self, id: JobId, error: &str, retry_at_ms: i64) -> Result<JobFate, StoreError> {
@@ -944,7 +684,7 @@ impl Store for PgStore {
                 .await
                 .map_err(on(B))?;
         let Some((attempts, max)) = row else {
-            return Err(job_not_found(id));
+            return Err(shared::job_not_found(id));
         };
         let attempts = attempts.saturating_add(1);
         let what = format!("{id}");
@@ -986,18 +726,7 @@ impl Store for PgStore {
     }
 
     async fn dead_letters(&self, queue: &str, limit_n: usize) -> Result<Vec<DeadJob>, StoreError> {
-        if limit_n == 0 {
-            return Ok(Vec::new());
-        }
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {DEAD_COLS} FROM dead_jobs WHERE queue = $1 ORDER BY seq LIMIT $2"
-        )))
-        .bind(queue)
-        .bind(limit(limit_n))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(on(B))?;
-        rows.iter().map(dead_row).collect()
+        shared::dead_letters(self, queue, limit_n).await
     }
 
     async fn requeue_dead(&self, id: JobId, due_ms: i64) -> Result<JobId, StoreError> {
@@ -1018,16 +747,10 @@ impl Store for PgStore {
     }
 
     async fn purge_dead(&self, queue: &str) -> Result<u64, StoreError> {
-        self.exec(sqlx::query("DELETE FROM dead_jobs WHERE queue = $1").bind(queue))
-            .await
+        shared::purge_dead(self, queue).await
     }
 
     async fn queue_len(&self, queue: &str) -> Result<u64, StoreError> {
-        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM jobs WHERE queue = $1")
-            .bind(queue)
-            .fetch_one(&self.pool)
-            .await
-            .map_err(on(B))?;
-        Ok(u64::try_from(n).unwrap_or(0))
+        shared::queue_len(self, queue).await
     }
 }

@@ -2,7 +2,10 @@
 //!
 //! ```toml
 //! [bot]                      # name, owners, prefix, prefixes, shutdown_timeout_ms
-//! [store]                    # url
+//! [store]                    # url; synchronous, busy_timeout, readers, max_pages,
+//!                            # cache_mib, checkpoint_pages (SQLite);
+//!                            # pool_size, acquire_timeout, schema (PostgreSQL);
+//!                            # batch_size, linger, queue_capacity (log write-behind)
 //! [bus]                      # default_capacity, [[bus.buffer]] { pattern, capacity }
 //! [http]                     # optional: listen
 //! [llm]                      # optional: backend, url, model, backend options
@@ -38,7 +41,7 @@ pub use error::{ConfigError, Location};
 pub use secret::Secret;
 pub use sections::{
     BotSection, BufferRule, BusSection, HttpSection, LlmSection, LogRule, PlatformSection,
-    PluginSection, StoreSection,
+    PluginSection, StoreBackend, StoreSection, Synchronous,
 };
 
 use redact::{Inline, redact};
@@ -130,14 +133,7 @@ impl Config {
 
         check_patterns(&root, "store", "log", &map)?;
         let store: StoreSection = section(&mut root, "store", &map)?.unwrap_or_default();
-        if store.url.trim().is_empty() {
-            return Err(invalid(
-                &map,
-                &[Seg::key("store"), Seg::key("url")],
-                "the store URL is empty",
-                "use `memory:`, `sqlite://botkit.db` or `postgres://…`",
-            ));
-        }
+        validate_store(&store, &map)?;
 
         check_patterns(&root, "bus", "buffer", &map)?;
         let bus: BusSection = section(&mut root, "bus", &map)?.unwrap_or_default();
@@ -434,6 +430,65 @@ fn validate_bus(bus: &BusSection, map: &SourceMap) -> Result<(), ConfigError> {
                 "a queue capacity must be at least 1",
                 "use e.g. `1024`",
             ));
+        }
+    }
+    Ok(())
+}
+
+fn validate_store(store: &StoreSection, map: &SourceMap) -> Result<(), ConfigError> {
+    let key = |k: &str| [Seg::key("store"), Seg::key(k)];
+    if store.url.trim().is_empty() {
+        return Err(invalid(
+            map,
+            &key("url"),
+            "the store URL is empty",
+            "use `memory:`, `sqlite://botkit.db` or `postgres://…`",
+        ));
+    }
+    let counts = [
+        ("readers", store.readers.map(u64::from)),
+        ("max_pages", store.max_pages),
+        ("cache_mib", store.cache_mib.map(u64::from)),
+        ("checkpoint_pages", store.checkpoint_pages.map(u64::from)),
+        ("pool_size", store.pool_size.map(u64::from)),
+        ("batch_size", store.batch_size.map(|n| n as u64)),
+        ("queue_capacity", store.queue_capacity.map(|n| n as u64)),
+    ];
+    for (name, value) in counts {
+        if value == Some(0) {
+            return Err(invalid(
+                map,
+                &key(name),
+                format!("`{name}` must be at least 1"),
+                "leave the key out for the default",
+            ));
+        }
+    }
+    if let Some(schema) = &store.schema
+        && !is_ident(schema)
+    {
+        return Err(invalid(
+            map,
+            &key("schema"),
+            format!("`{schema}` is not a schema name botkit accepts"),
+            "use only letters, digits, `_` and `-`",
+        ));
+    }
+    if let Some(backend) = store.backend() {
+        for (name, applies) in store.set_keys() {
+            if !applies.contains(&backend) {
+                let wanted: Vec<&str> = applies.iter().map(|b| b.name()).collect();
+                return Err(invalid(
+                    map,
+                    &key(name),
+                    format!(
+                        "`{name}` applies to {} only, and the store URL names {}",
+                        wanted.join(" and "),
+                        backend.name()
+                    ),
+                    "remove the key, or change `store.url`",
+                ));
+            }
         }
     }
     Ok(())

@@ -88,8 +88,12 @@ impl LogRule {
     }
 }
 
-/// `[store]`: where state and logs live. What gets logged is the logger plugin's business
-/// (`[plugins.logger] rules`), so the rules have one home.
+/// `[store]`: where state and logs live, and how the store writes. What gets logged is the
+/// logger plugin's business (`[plugins.logger] rules`), so the rules have one home.
+///
+/// Every tuning key is optional: absent means the backend's default. Keys that only one
+/// backend has (`synchronous` for SQLite, `pool_size` for PostgreSQL, …) are an error with
+/// a URL of the other backend, so a setting never silently does nothing.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 #[non_exhaustive]
@@ -97,13 +101,186 @@ pub struct StoreSection {
     /// Store URL: `sqlite://botkit.db` (the default: a file in the working directory),
     /// `postgres://…`, or `memory:` (nothing persists).
     pub url: String,
+    /// SQLite: how hard a commit is made durable, `"full"` (default: on disk before it is
+    /// acknowledged, also across a power cut) or `"normal"` (survives a crash of the bot,
+    /// may lose the last commits on power loss; faster).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub synchronous: Option<Synchronous>,
+    /// SQLite: how long to wait for another process's lock (default `"5s"`).
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "opt_duration::serialize",
+        deserialize_with = "opt_duration::deserialize"
+    )]
+    pub busy_timeout: Option<Duration>,
+    /// SQLite: read-only connections that read while the writer writes (default 4).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub readers: Option<u32>,
+    /// SQLite: largest database size in pages (`PRAGMA max_page_count`, 4 KiB pages); a
+    /// write past it fails like a full disk. Default: no limit but the disk.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_pages: Option<u64>,
+    /// SQLite: page cache of the write connection in MiB (default 64).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cache_mib: Option<u32>,
+    /// SQLite: WAL size in 4 KiB pages at which it is checkpointed into the database file
+    /// (default 10000, about 40 MiB).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checkpoint_pages: Option<u32>,
+    /// PostgreSQL: most pooled connections (default 10).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pool_size: Option<u32>,
+    /// PostgreSQL: how long an operation waits for a pooled connection (default `"5s"`).
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "opt_duration::serialize",
+        deserialize_with = "opt_duration::deserialize"
+    )]
+    pub acquire_timeout: Option<Duration>,
+    /// PostgreSQL: the schema to keep the tables in (created if missing). Default: the
+    /// connection's own.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schema: Option<String>,
+    /// Log write-behind: most rows (chat lines, events, counter steps) committed in one
+    /// transaction (default 4096).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub batch_size: Option<usize>,
+    /// Log write-behind: how long a batch waits for more rows after its first one before
+    /// it commits (default `"0ms"`: commit as soon as the writer is free).
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "opt_duration::serialize",
+        deserialize_with = "opt_duration::deserialize"
+    )]
+    pub linger: Option<Duration>,
+    /// Log write-behind: write requests that may wait for the writer before callers are
+    /// held back (default 1024).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub queue_capacity: Option<usize>,
 }
 
 impl Default for StoreSection {
-    /// `sqlite://botkit.db`.
+    /// `sqlite://botkit.db`, every tuning key at the backend's default.
     fn default() -> Self {
+        Self::new("sqlite://botkit.db")
+    }
+}
+
+impl StoreSection {
+    /// A section with `url` and every tuning key at the backend's default.
+    pub fn new(url: impl Into<String>) -> Self {
         Self {
-            url: "sqlite://botkit.db".to_owned(),
+            url: url.into(),
+            synchronous: None,
+            busy_timeout: None,
+            readers: None,
+            max_pages: None,
+            cache_mib: None,
+            checkpoint_pages: None,
+            pool_size: None,
+            acquire_timeout: None,
+            schema: None,
+            batch_size: None,
+            linger: None,
+            queue_capacity: None,
+        }
+    }
+
+    /// The backend the URL names, judged by its scheme; `None` for a URL that is not one
+    /// of the known forms (the store reports that when it opens).
+    pub fn backend(&self) -> Option<StoreBackend> {
+        let url = self.url.trim().to_ascii_lowercase();
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Some(StoreBackend::Postgres)
+        } else if url.starts_with("sqlite:") {
+            Some(StoreBackend::Sqlite)
+        } else if url == "memory:" {
+            Some(StoreBackend::Memory)
+        } else {
+            None
+        }
+    }
+
+    /// The tuning keys that are set, each with the backends it applies to.
+    pub(crate) fn set_keys(&self) -> Vec<(&'static str, &'static [StoreBackend])> {
+        use StoreBackend::{Postgres, Sqlite};
+        const SQLITE: &[StoreBackend] = &[Sqlite];
+        const PG: &[StoreBackend] = &[Postgres];
+        const BOTH: &[StoreBackend] = &[Sqlite, Postgres];
+        [
+            ("synchronous", self.synchronous.is_some(), SQLITE),
+            ("busy_timeout", self.busy_timeout.is_some(), SQLITE),
+            ("readers", self.readers.is_some(), SQLITE),
+            ("max_pages", self.max_pages.is_some(), SQLITE),
+            ("cache_mib", self.cache_mib.is_some(), SQLITE),
+            ("checkpoint_pages", self.checkpoint_pages.is_some(), SQLITE),
+            ("pool_size", self.pool_size.is_some(), PG),
+            ("acquire_timeout", self.acquire_timeout.is_some(), PG),
+            ("schema", self.schema.is_some(), PG),
+            ("batch_size", self.batch_size.is_some(), BOTH),
+            ("linger", self.linger.is_some(), BOTH),
+            ("queue_capacity", self.queue_capacity.is_some(), BOTH),
+        ]
+        .into_iter()
+        .filter(|(_, set, _)| *set)
+        .map(|(key, _, backends)| (key, backends))
+        .collect()
+    }
+}
+
+/// The kind of store a `[store] url` names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StoreBackend {
+    /// `sqlite:` — a SQLite file.
+    Sqlite,
+    /// `postgres://` or `postgresql://` — a PostgreSQL database.
+    Postgres,
+    /// `memory:` — nothing persists.
+    Memory,
+}
+
+impl StoreBackend {
+    /// How config errors name the backend.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Sqlite => "SQLite",
+            Self::Postgres => "PostgreSQL",
+            Self::Memory => "the in-memory store",
+        }
+    }
+}
+
+/// `[store] synchronous`: SQLite's commit durability.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum Synchronous {
+    /// Every commit is on disk before it is acknowledged, also across a power cut.
+    Full,
+    /// A commit survives a crash of the bot; the last commits may be lost on power loss.
+    Normal,
+}
+
+/// `Option<Duration>` as `"250ms"`, `"5s"` or a number of milliseconds.
+mod opt_duration {
+    use std::time::Duration;
+
+    use serde::{Deserializer, Serializer};
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<Duration>, D::Error> {
+        crate::backoff::duration_serde::deserialize(d).map(Some)
+    }
+
+    pub(super) fn serialize<S: Serializer>(v: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+        match v {
+            Some(d) if d.subsec_millis() == 0 && d.as_secs() > 0 => {
+                s.serialize_str(&format!("{}s", d.as_secs()))
+            }
+            Some(d) => s.serialize_str(&format!("{}ms", d.as_millis())),
+            None => s.serialize_none(),
         }
     }
 }

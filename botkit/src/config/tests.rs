@@ -1,4 +1,5 @@
 use std::path::Path;
+use std::time::Duration;
 
 use serde::Deserialize;
 
@@ -471,4 +472,59 @@ fn every_error_names_key_and_line() {
         assert!(msg.starts_with(&format!("bot.toml:{line}:")), "{msg}");
         assert!(msg.contains(key), "{msg}");
     }
+}
+
+// ---- [store] tuning keys ----
+
+#[test]
+fn store_tuning_keys_parse_and_print() {
+    let cfg = load(
+        "[store]\nurl = \"sqlite://bot.db\"\nsynchronous = \"normal\"\nbusy_timeout = \"2s\"\n\
+         readers = 2\ncache_mib = 16\ncheckpoint_pages = 4000\nbatch_size = 512\n\
+         linger = \"5ms\"\nqueue_capacity = 64\n",
+    )
+    .unwrap();
+    assert_eq!(cfg.store.synchronous, Some(Synchronous::Normal));
+    assert_eq!(cfg.store.busy_timeout, Some(Duration::from_secs(2)));
+    assert_eq!(cfg.store.linger, Some(Duration::from_millis(5)));
+    assert_eq!(cfg.store.batch_size, Some(512));
+    assert_eq!(cfg.store.backend(), Some(StoreBackend::Sqlite));
+    let dump = cfg.redacted_toml();
+    assert!(dump.contains("synchronous = \"normal\""), "{dump}");
+    assert!(dump.contains("busy_timeout = \"2s\""), "{dump}");
+    assert!(dump.contains("linger = \"5ms\""), "{dump}");
+    let again = Config::from_str_named(&dump, "dump.toml").expect("the dump loads again");
+    assert_eq!(again.store, cfg.store);
+}
+
+#[test]
+fn error_store_synchronous_unknown() {
+    let err = load_err("[store]\nurl = \"sqlite://bot.db\"\nsynchronous = \"fast\"\n").to_string();
+    insta::assert_snapshot!(err);
+}
+
+#[test]
+fn error_store_batch_size_zero() {
+    let err = load_err("[store]\nbatch_size = 0\n").to_string();
+    insta::assert_snapshot!(err);
+}
+
+#[test]
+fn error_store_sqlite_key_with_postgres_url() {
+    let err =
+        load_err("[store]\nurl = \"postgres://bot@127.0.0.1/bot\"\nsynchronous = \"normal\"\n")
+            .to_string();
+    insta::assert_snapshot!(err);
+}
+
+#[test]
+fn error_store_postgres_key_with_sqlite_url() {
+    let err = load_err("[store]\npool_size = 4\n").to_string();
+    insta::assert_snapshot!(err);
+}
+
+#[test]
+fn error_store_bad_duration() {
+    let err = load_err("[store]\nlinger = \"soon\"\n").to_string();
+    insta::assert_snapshot!(err);
 }
