@@ -19,6 +19,13 @@
 //! (a single non-privileged channel keeps the stricter limit, since Twitch counts those
 //! messages against 20). `execute` then sends exactly one PRIVMSG, altered by the
 //! duplicate rule where needed.
+//!
+//! **EventSub** (opt-in, `eventsub` in the config, an [`EventSubApi`] handed in with
+//! [`TwitchPlatform::with_eventsub`]) runs as a second connection beside IRC inside
+//! `run`. Both publish the same normalized events; an event both deliver (a chat message,
+//! a deletion, a ban, a clear) is published once, whichever arrives first, by pairing
+//! them in a shared [`CrossSource`]. If EventSub stops for good (every subscription
+//! refused), `run` ends with that error rather than carry on half-configured.
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -35,6 +42,8 @@ use tokio::time::{Instant, sleep, sleep_until};
 use crate::config::TwitchConfig;
 use crate::credentials::{Credentials, CredentialsProvider, StaticCredentials};
 use crate::error::TwitchError;
+use crate::eventsub::dedupe::{CrossSource, Origin};
+use crate::eventsub::{EventSubApi, EventSubSession};
 use crate::irc::commands::{NoticeKind, ServerMessage};
 use crate::irc::{Command, IrcMessage};
 use crate::normalize::{Normalizer, PLATFORM};
@@ -83,6 +92,8 @@ pub struct TwitchPlatform {
     join_limiter: RateLimiter,
     duplicates: DuplicateGuard,
     shared: Mutex<Shared>,
+    /// The EventSub session and the pairing it shares with IRC, when EventSub is on.
+    eventsub: Option<(Arc<EventSubSession>, Arc<CrossSource>)>,
 }
 
 impl std::fmt::Debug for TwitchPlatform {
@@ -108,6 +119,13 @@ impl TwitchPlatform {
     /// A platform instance `id` from its config, using the config's login and token.
     pub fn new(id: &str, config: TwitchConfig) -> Result<Self, TwitchError> {
         let credentials = config.credentials()?;
+        if config.eventsub.enabled {
+            // Fail at build time, not at the first connect, on missing ids or unknown types.
+            config
+                .eventsub
+                .desired()
+                .map_err(|e| TwitchError::Config(e.to_string()))?;
+        }
         let endpoint = Endpoint::parse(&config.url)?;
         let limiter = OutgoingLimiter::new(
             instance_limit(DEFAULT_LIMIT),
@@ -131,6 +149,7 @@ impl TwitchPlatform {
                 channels,
                 ..Shared::default()
             }),
+            eventsub: None,
         })
     }
 
@@ -147,6 +166,32 @@ impl TwitchPlatform {
     pub fn with_credentials(mut self, provider: impl CredentialsProvider) -> Self {
         self.credentials = Arc::new(provider);
         self
+    }
+
+    /// The same platform with the Helix side EventSub needs (e.g. the Helix client), used
+    /// when the config turns EventSub on (`eventsub = true`); without this, `run` refuses
+    /// an EventSub config with an error saying so.
+    #[must_use]
+    pub fn with_eventsub(mut self, api: Arc<dyn EventSubApi>) -> Self {
+        if !self.config.eventsub.enabled {
+            tracing::debug!(platform = %self.id, "an EventSub API was handed in but `eventsub` is off in the config");
+            return self;
+        }
+        match EventSubSession::new(&self.id, self.config.eventsub.clone(), api) {
+            Ok(session) => {
+                let cross = Arc::new(CrossSource::new());
+                let session = session.with_cross_source(Arc::clone(&cross));
+                self.eventsub = Some((Arc::new(session), cross));
+            }
+            // `new` already checked the config, so this only logs what cannot happen.
+            Err(e) => tracing::error!(platform = %self.id, error = %e, "EventSub not started"),
+        }
+        self
+    }
+
+    /// The EventSub session, when EventSub is on.
+    pub fn eventsub(&self) -> Option<&Arc<EventSubSession>> {
+        self.eventsub.as_ref().map(|(session, _)| session)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Shared> {
@@ -387,6 +432,12 @@ impl TwitchPlatform {
         let received = botkit::event::now_millis();
         match normalizer.line(line, received) {
             Some(Ok(event)) => {
+                if let Some((_, cross)) = &self.eventsub
+                    && !cross.admit(Origin::Irc, &event)
+                {
+                    tracing::trace!(platform = %self.id, "already published from EventSub");
+                    return;
+                }
                 if let Err(e) = ctx.publish(event) {
                     tracing::debug!(platform = %self.id, error = %e, "event not published");
                 }
@@ -463,6 +514,59 @@ impl Platform for TwitchPlatform {
     }
 
     async fn run(&self, ctx: PlatformContext) -> Result<(), PlatformError> {
+        if self.config.eventsub.enabled && self.eventsub.is_none() {
+            return Err(TwitchError::Config(
+                "`eventsub` is on but no EventSub API was given; build the platform with `.with_eventsub(api)` (e.g. the Helix client)".to_owned(),
+            )
+            .into());
+        }
+        let Some((eventsub, _)) = &self.eventsub else {
+            return self.run_irc(&ctx).await;
+        };
+        let irc = self.run_irc(&ctx);
+        tokio::pin!(irc);
+        tokio::select! {
+            result = &mut irc => result,
+            result = eventsub.run(&ctx) => match result {
+                // Shutdown, or nothing left to subscribe: IRC carries on alone.
+                Ok(()) => irc.await,
+                Err(e) => {
+                    let mut shared = self.lock();
+                    shared.writer = None;
+                    shared.control = None;
+                    shared.health = Some(Health::Down(e.to_string()));
+                    Err(e.into())
+                }
+            },
+        }
+    }
+
+    async fn execute(&self, action: &Action) -> Result<Outcome, PlatformError> {
+        match &action.kind {
+            ActionKind::Say { text } => self.send_chat(action, text, None).await,
+            ActionKind::Reply {
+                text, parent_id, ..
+            } => self.send_chat(action, text, parent_id.as_deref()).await,
+            other => Ok(Outcome::Unsupported {
+                verb: other.verb().to_owned(),
+            }),
+        }
+    }
+
+    fn health(&self) -> Health {
+        let irc = self.lock().health.clone().unwrap_or(Health::Starting);
+        match (irc, self.eventsub().map(|e| e.health())) {
+            (Health::Up, Some(Health::Degraded(why) | Health::Down(why))) => {
+                Health::Degraded(format!("EventSub: {why}"))
+            }
+            (irc, _) => irc,
+        }
+    }
+}
+
+impl TwitchPlatform {
+    /// The IRC connection loop: connect, log in, read, reconnect with backoff.
+    async fn run_irc(&self, ctx: &PlatformContext) -> Result<(), PlatformError> {
         let mut backoff = Backoff::new(self.config.reconnect.clone());
         let mut auth_retried = false;
         loop {
@@ -471,7 +575,7 @@ impl Platform for TwitchPlatform {
             }
             let creds = self.credentials.credentials().await?;
             let mut logged_in = false;
-            let result = self.session(&ctx, &creds, &mut logged_in).await;
+            let result = self.session(ctx, &creds, &mut logged_in).await;
             {
                 let mut shared = self.lock();
                 shared.writer = None;
@@ -527,21 +631,5 @@ impl Platform for TwitchPlatform {
                 }
             }
         }
-    }
-
-    async fn execute(&self, action: &Action) -> Result<Outcome, PlatformError> {
-        match &action.kind {
-            ActionKind::Say { text } => self.send_chat(action, text, None).await,
-            ActionKind::Reply {
-                text, parent_id, ..
-            } => self.send_chat(action, text, parent_id.as_deref()).await,
-            other => Ok(Outcome::Unsupported {
-                verb: other.verb().to_owned(),
-            }),
-        }
-    }
-
-    fn health(&self) -> Health {
-        self.lock().health.clone().unwrap_or(Health::Starting)
     }
 }
