@@ -5,6 +5,7 @@
 //! - [`irc`]: the zero-copy IRCv3 parser, one module per command;
 //! - [`normalize`]: each command as a botkit event;
 //! - [`platform`]: [`TwitchPlatform`], the chat session;
+//! - [`eventsub`]: the EventSub WebSocket session beside it (opt-in);
 //! - [`transport`], [`outgoing`], [`credentials`], [`config`], [`error`]: its parts.
 
 pub mod config;
