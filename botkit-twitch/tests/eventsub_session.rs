@@ -455,6 +455,35 @@ async fn session_reconnect_hands_over_without_resubscribing_or_losing_events() {
 }
 
 #[tokio::test]
+async fn the_old_socket_closing_early_does_not_break_the_handover() {
+    let server = FakeEventSub::start().await;
+    let mut bot = start(config(&server.url()), FakeHelix::default());
+    let n = botkit_twitch::eventsub::DEFAULT_SUBSCRIPTIONS.len();
+    let mut old = server.accept().await;
+    old.welcome("s1", 10).await;
+    bot.helix.wait_requests(n).await;
+    let mut reconnect = fixture("session_reconnect.json");
+    reconnect["payload"]["session"]["reconnect_url"] = json!(server.url());
+    old.send(&reconnect).await;
+    let mut new = server.accept().await;
+    old.close(4004, "client reconnect grace time expired").await;
+    assert!(new.still_open_after(Duration::from_millis(200)).await);
+    new.welcome("s2", 10).await;
+    new.send(&chat_message()).await;
+    assert_eq!(
+        bot.next_data().await.topic.as_str(),
+        "platform.twitch.chat.message"
+    );
+    assert_eq!(bot.session.session_id().as_deref(), Some("s2"));
+    assert_eq!(
+        bot.helix.requests().len(),
+        n,
+        "no subscription created again"
+    );
+    bot.stop().await;
+}
+
+#[tokio::test]
 async fn revocation_drops_the_subscription_from_desired_state() {
     let server = FakeEventSub::start().await;
     let mut bot = start(config(&server.url()), FakeHelix::default());

@@ -349,6 +349,9 @@ impl EventSubSession {
         let mut next: Option<Socket> = None;
         let mut handover_deadline: Option<Instant> = None;
         let handover_within = secs(self.config.handover_timeout_secs);
+        // Twitch may close the old socket before the new one's welcome arrives; the
+        // hand-over then simply waits for the welcome (within its own deadline).
+        let mut old_gone = false;
 
         loop {
             tokio::select! {
@@ -356,7 +359,11 @@ impl EventSubSession {
                     current.close_in_background();
                     return Ok(());
                 }
-                incoming = current.next() => match incoming {
+                incoming = current.next(), if !old_gone => match incoming {
+                    Incoming::Ended(e) if handover_deadline.is_some() => {
+                        tracing::info!(platform = %self.instance, reason = %e, "the old EventSub socket closed during the hand-over; waiting for the new welcome");
+                        old_gone = true;
+                    }
                     Incoming::Ended(e) => return Err(e),
                     Incoming::Text(text) => {
                         deadline = Instant::now() + keepalive;
@@ -388,6 +395,7 @@ impl EventSubSession {
                             // subscribe nothing, the subscriptions moved with it.
                             std::mem::replace(&mut current, new).close_in_background();
                             handover_deadline = None;
+                            old_gone = false;
                             self.welcomed(ctx, &session, true);
                             keepalive = self.keepalive_window(&session);
                             deadline = Instant::now() + keepalive;
