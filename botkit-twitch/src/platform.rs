@@ -10,7 +10,9 @@
 //!   Twitch ends `run` with [`PlatformError::Auth`] (after one retry if the provider has
 //!   fresh credentials); a lost connection, a dead link (no PONG in time) or a server
 //!   `RECONNECT` leads to a new connection, after a capped, jittered [`Backoff`] for
-//!   failures and at once for a requested reconnect.
+//!   failures and at once for a requested reconnect. On `RECONNECT` the new connection
+//!   is opened and logged in while the old one is still read; the old one is closed only
+//!   then (should the new one fail, the usual reconnect follows).
 //!
 //! Outgoing limits are [`Capabilities`]: 20 messages per 30 s for the account and one per
 //! second per channel, applied by botkit's outgoing path before [`Platform::execute`].
@@ -109,7 +111,19 @@ impl std::fmt::Debug for TwitchPlatform {
 enum End {
     Shutdown,
     Reconnect,
+    /// Twitch asked for a reconnect and the new connection is already logged in.
+    Handover(Link, Normalizer, Credentials),
 }
+
+/// A logged-in connection taking over from the current one.
+type Replacement<'a> = std::pin::Pin<
+    Box<
+        dyn std::future::Future<
+                Output = Result<Option<(Link, Normalizer, Credentials)>, TwitchError>,
+            > + Send
+            + 'a,
+    >,
+>;
 
 fn channel_name(channel: &str) -> String {
     channel.trim().trim_start_matches('#').to_ascii_lowercase()
@@ -256,6 +270,19 @@ impl TwitchPlatform {
         creds: &Credentials,
         logged_in: &mut bool,
     ) -> Result<End, TwitchError> {
+        let Some((link, normalizer)) = self.login(ctx, creds).await? else {
+            return Ok(End::Shutdown);
+        };
+        *logged_in = true;
+        self.serve(ctx, creds, link, normalizer, false).await
+    }
+
+    /// Connects and logs in; `None` on shutdown.
+    async fn login(
+        &self,
+        ctx: &PlatformContext,
+        creds: &Credentials,
+    ) -> Result<Option<(Link, Normalizer)>, TwitchError> {
         let connect_err = |reason: String| TwitchError::Connect {
             url: self.config.url.clone(),
             reason,
@@ -265,9 +292,9 @@ impl TwitchPlatform {
             link = tokio::time::timeout(login_timeout, transport::connect(&self.endpoint)) => {
                 link.map_err(|_| connect_err(format!("no connection within {login_timeout:?}")))??
             }
-            _ = ctx.shutdown_requested() => return Ok(End::Shutdown),
+            _ = ctx.shutdown_requested() => return Ok(None),
         };
-        let mut normalizer = Normalizer::new(&self.id, &creds.login);
+        let normalizer = Normalizer::new(&self.id, &creds.login);
 
         let mut caps = String::from("twitch.tv/tags twitch.tv/commands");
         if self.config.membership {
@@ -293,7 +320,7 @@ impl TwitchPlatform {
                 _ = sleep_until(deadline) => {
                     return Err(connect_err(format!("login not confirmed within {login_timeout:?}")));
                 }
-                _ = ctx.shutdown_requested() => return Ok(End::Shutdown),
+                _ = ctx.shutdown_requested() => return Ok(None),
             };
             let Ok(msg) = IrcMessage::parse(&line) else {
                 tracing::debug!(platform = %self.id, "unparsable line during login");
@@ -322,7 +349,23 @@ impl TwitchPlatform {
             }
         }
 
-        *logged_in = true;
+        Ok(Some((link, normalizer)))
+    }
+
+    /// Serves a logged-in connection: replays the channels, then reads until it ends.
+    /// `moved` marks a connection that took over from another (no new `connection.up`).
+    async fn serve(
+        &self,
+        ctx: &PlatformContext,
+        creds: &Credentials,
+        mut link: Link,
+        mut normalizer: Normalizer,
+        moved: bool,
+    ) -> Result<End, TwitchError> {
+        let connect_err = |reason: String| TwitchError::Connect {
+            url: self.config.url.clone(),
+            reason,
+        };
         let (control_tx, mut control_rx) = mpsc::unbounded_channel();
         let mut pending: VecDeque<String> = {
             let mut shared = self.lock();
@@ -336,44 +379,80 @@ impl TwitchPlatform {
         self.limiter
             .set_instance_limit(instance_limit(DEFAULT_LIMIT));
         self.set_health(Health::Up);
-        let _ = ctx.connection(true, "");
+        if !moved {
+            let _ = ctx.connection(true, "");
+        }
         tracing::info!(platform = %self.id, login = %creds.login, channels = pending.len(), "logged in to Twitch chat");
 
         let ping_every = Duration::from_secs(self.config.ping_interval_secs.max(1));
         let pong_within = Duration::from_secs(self.config.pong_timeout_secs.max(1));
         let mut next_ping = Instant::now() + ping_every;
         let mut pong_deadline: Option<Instant> = None;
+        // On RECONNECT the new connection logs in while this one is still read; once it
+        // is ready it takes over. Should this one die first, the new one is awaited.
+        let mut replacing: Option<Replacement<'_>> = None;
+        let mut old_dead = false;
         loop {
             tokio::select! {
                 _ = ctx.shutdown_requested() => return Ok(End::Shutdown),
-                line = link.recv() => {
-                    let line = line.map_err(connect_err)?;
-                    if let Some(end) = self
+                line = link.recv(), if !old_dead => {
+                    let line = match line {
+                        Ok(line) => line,
+                        Err(e) if replacing.is_some() => {
+                            tracing::info!(platform = %self.id, reason = %e, "old connection closed during the reconnect; waiting for the new one");
+                            old_dead = true;
+                            continue;
+                        }
+                        Err(e) => return Err(connect_err(e)),
+                    };
+                    match self
                         .handle(ctx, &mut normalizer, &link, &line, &mut pong_deadline)
                         .await?
                     {
-                        return Ok(end);
+                        Some(End::Reconnect) if replacing.is_none() => {
+                            tracing::info!(platform = %self.id, "Twitch asked for a reconnect; opening the new connection before closing this one");
+                            replacing = Some(Box::pin(async move {
+                                let creds = self.credentials.credentials().await.map_err(|e| {
+                                    TwitchError::Connect { url: self.config.url.clone(), reason: e.to_string() }
+                                })?;
+                                let opened = self.login(ctx, &creds).await?;
+                                Ok(opened.map(|(link, normalizer)| (link, normalizer, creds)))
+                            }));
+                        }
+                        Some(End::Reconnect) => {}
+                        Some(end) => return Ok(end),
+                        None => {}
                     }
                 }
-                Some(control) = control_rx.recv() => match control {
+                opened = async { match replacing.as_mut() { Some(f) => f.await, None => std::future::pending().await } }, if replacing.is_some() => {
+                    return Ok(match opened {
+                        Ok(Some((link, normalizer, creds))) => End::Handover(link, normalizer, creds),
+                        Ok(None) => End::Shutdown,
+                        Err(e) => {
+                            tracing::warn!(platform = %self.id, error = %e, "the new connection failed; reconnecting the usual way");
+                            End::Reconnect
+                        }
+                    });
+                }
+                Some(control) = control_rx.recv(), if !old_dead => match control {
                     Control::Join(channel) => pending.push_back(channel),
                     Control::Part(channel) => {
                         pending.retain(|c| *c != channel);
                         link.send(format!("PART #{channel}")).await.map_err(connect_err)?;
                     }
                 },
-                _ = self.join_limiter.until_ready(), if !pending.is_empty() => {
+                _ = self.join_limiter.until_ready(), if !pending.is_empty() && !old_dead => {
                     if let Some(channel) = pending.pop_front() {
                         link.send(format!("JOIN #{channel}")).await.map_err(connect_err)?;
                     }
                 }
-                _ = sleep_until(next_ping) => {
+                _ = sleep_until(next_ping), if !old_dead => {
                     link.send("PING :botkit".to_owned()).await.map_err(connect_err)?;
                     let now = Instant::now();
                     pong_deadline.get_or_insert(now + pong_within);
                     next_ping = now + ping_every;
                 }
-                _ = sleep_until(pong_deadline.unwrap_or(next_ping)), if pong_deadline.is_some() => {
+                _ = sleep_until(pong_deadline.unwrap_or(next_ping)), if pong_deadline.is_some() && !old_dead => {
                     return Err(connect_err(format!("no PONG within {pong_within:?}: the link is dead")));
                 }
             }
@@ -569,13 +648,24 @@ impl TwitchPlatform {
     async fn run_irc(&self, ctx: &PlatformContext) -> Result<(), PlatformError> {
         let mut backoff = Backoff::new(self.config.reconnect.clone());
         let mut auth_retried = false;
+        let mut handover: Option<(Link, Normalizer, Credentials)> = None;
         loop {
             if ctx.is_shutting_down() {
                 return Ok(());
             }
-            let creds = self.credentials.credentials().await?;
             let mut logged_in = false;
-            let result = self.session(ctx, &creds, &mut logged_in).await;
+            let (creds, result) = match handover.take() {
+                Some((link, normalizer, creds)) => {
+                    logged_in = true;
+                    let result = self.serve(ctx, &creds, link, normalizer, true).await;
+                    (creds, result)
+                }
+                None => {
+                    let creds = self.credentials.credentials().await?;
+                    let result = self.session(ctx, &creds, &mut logged_in).await;
+                    (creds, result)
+                }
+            };
             {
                 let mut shared = self.lock();
                 shared.writer = None;
@@ -588,9 +678,10 @@ impl TwitchPlatform {
             let reason = match &result {
                 Ok(End::Shutdown) => "shutting down".to_owned(),
                 Ok(End::Reconnect) => "Twitch asked for a reconnect".to_owned(),
+                Ok(End::Handover(..)) => String::new(),
                 Err(e) => e.to_string(),
             };
-            if logged_in {
+            if logged_in && !matches!(result, Ok(End::Handover(..))) {
                 let _ = ctx.connection(false, &reason);
             }
             match result {
@@ -601,6 +692,11 @@ impl TwitchPlatform {
                 Ok(End::Reconnect) => {
                     tracing::info!(platform = %self.id, "Twitch asked for a reconnect");
                     self.set_health(Health::Degraded("reconnecting".to_owned()));
+                }
+                Ok(End::Handover(link, normalizer, creds)) => {
+                    // The old connection is dropped here, after the new one logged in.
+                    tracing::info!(platform = %self.id, "moved to the new Twitch chat connection");
+                    handover = Some((link, normalizer, creds));
                 }
                 Err(TwitchError::Auth(why)) => {
                     if !auth_retried && self.credentials.refused(&creds).await {
