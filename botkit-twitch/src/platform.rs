@@ -610,10 +610,13 @@ impl Platform for TwitchPlatform {
                 // Shutdown, or nothing left to subscribe: IRC carries on alone.
                 Ok(()) => irc.await,
                 Err(e) => {
-                    let mut shared = self.lock();
-                    shared.writer = None;
-                    shared.control = None;
-                    shared.health = Some(Health::Down(e.to_string()));
+                    {
+                        let mut shared = self.lock();
+                        shared.writer = None;
+                        shared.control = None;
+                        shared.health = Some(Health::Down(e.to_string()));
+                    }
+                    let _ = ctx.connection(false, &e.to_string());
                     Err(e.into())
                 }
             },

@@ -207,4 +207,59 @@ mod tests {
             "a third, real one"
         );
     }
+
+    /// The IRC and EventSub normalizers give one moderation action the same key.
+    #[tokio::test(start_paused = true)]
+    async fn irc_and_eventsub_versions_pair_up() {
+        use crate::eventsub::EventSubNormalizer;
+        use crate::eventsub::message::{Message, decode};
+        let irc = crate::Normalizer::new("main", "mybot");
+        let es = EventSubNormalizer::new("main", Some("1"));
+        let from_eventsub = |kind: &str, event: serde_json::Value| {
+            let frame = serde_json::json!({
+                "metadata": {"message_id": kind, "message_type": "notification", "message_timestamp": "2026-11-23T23:48:29Z"},
+                "payload": {"subscription": {"id": "s", "type": kind, "version": "1", "status": "enabled"}, "event": event},
+            });
+            let frame = decode(&frame.to_string()).unwrap();
+            let Message::Notification {
+                subscription,
+                event,
+            } = &frame.message
+            else {
+                panic!("not a notification");
+            };
+            es.notification(&frame.metadata, subscription, event, &frame.raw, 0)
+                .unwrap()
+        };
+        let cases = [
+            (
+                "@login=viewer32;room-id=1971641;target-msg-id=abc;tmi-sent-ts=1 :tmi.twitch.tv CLEARMSG #streamer :hi",
+                from_eventsub(
+                    "channel.chat.message_delete",
+                    serde_json::json!({"broadcaster_user_login": "streamer", "target_user_id": "4145994", "target_user_login": "viewer32", "message_id": "abc"}),
+                ),
+            ),
+            (
+                "@room-id=1971641;target-user-id=81142462;tmi-sent-ts=1 :tmi.twitch.tv CLEARCHAT #testbroadcaster :testfromuser",
+                from_eventsub(
+                    "channel.ban",
+                    serde_json::json!({"broadcaster_user_login": "testBroadcaster", "user_id": "81142462", "user_login": "testFromUser", "is_permanent": true}),
+                ),
+            ),
+            (
+                "@room-id=1971641;tmi-sent-ts=1 :tmi.twitch.tv CLEARCHAT #streamer",
+                from_eventsub(
+                    "channel.chat.clear",
+                    serde_json::json!({"broadcaster_user_login": "streamer"}),
+                ),
+            ),
+        ];
+        let cross = CrossSource::new();
+        for (line, eventsub) in cases {
+            let irc_event = irc.line(line, 0).unwrap().unwrap();
+            assert_eq!(irc_event.topic, eventsub.topic, "{line}");
+            assert!(cross.admit(Origin::Irc, &irc_event));
+            assert!(!cross.admit(Origin::EventSub, &eventsub), "{line}");
+        }
+    }
 }
