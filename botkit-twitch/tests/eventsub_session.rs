@@ -636,6 +636,28 @@ async fn malformed_and_unknown_frames_are_skipped() {
 }
 
 #[tokio::test]
+async fn an_oversized_frame_ends_the_connection_not_the_process() {
+    let server = FakeEventSub::start().await;
+    let mut bot = start(config(&server.url()), FakeHelix::default());
+    let mut first = server.accept().await;
+    first.welcome("s1", 10).await;
+    first.send_text(&"x".repeat(2 << 20)).await;
+    let down = bot.next_on("platform.twitch.eventsub.disconnected").await;
+    match &down.payload {
+        Payload::ConnectionDown { reason } => assert!(reason.contains("too long"), "{reason}"),
+        other => panic!("{other:?}"),
+    }
+    let mut second = server.accept().await;
+    second.welcome("s2", 10).await;
+    second.send(&chat_message()).await;
+    assert_eq!(
+        bot.next_data().await.topic.as_str(),
+        "platform.twitch.chat.message"
+    );
+    bot.stop().await;
+}
+
+#[tokio::test]
 async fn a_refused_subscription_is_reported_and_the_rest_carry_on() {
     let server = FakeEventSub::start().await;
     let mut bot = start(

@@ -10,9 +10,14 @@
 use futures_util::StreamExt;
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use super::error::{CloseCause, EventSubError};
+
+/// Largest frame accepted: EventSub messages are a few kilobytes, so a server sending
+/// more is broken or hostile, and the connection ends instead of memory growing.
+pub(crate) const MAX_FRAME: usize = 1 << 20;
 
 /// What reading the socket gave.
 #[derive(Debug)]
@@ -35,12 +40,16 @@ impl Socket {
         let connector = url
             .starts_with("wss://")
             .then(|| tokio_tungstenite::Connector::Rustls(crate::transport::tls_config()));
-        let (ws, _) = tokio_tungstenite::connect_async_tls_with_config(url, None, false, connector)
-            .await
-            .map_err(|e| EventSubError::Connect {
-                url: url.to_owned(),
-                reason: e.to_string(),
-            })?;
+        let limits = WebSocketConfig::default()
+            .max_message_size(Some(MAX_FRAME))
+            .max_frame_size(Some(MAX_FRAME));
+        let (ws, _) =
+            tokio_tungstenite::connect_async_tls_with_config(url, Some(limits), false, connector)
+                .await
+                .map_err(|e| EventSubError::Connect {
+                    url: url.to_owned(),
+                    reason: e.to_string(),
+                })?;
         Ok(Self {
             ws,
             url: url.to_owned(),
