@@ -8,6 +8,10 @@
 //! token = "${TWITCH_TOKEN}"       # a user access token, with or without `oauth:`
 //! channels = ["somechannel"]
 //! # url = "ircs://irc.chat.twitch.tv:6697"   # default: wss://irc-ws.chat.twitch.tv:443
+//!
+//! [platform.eventsub]             # optional: EventSub beside IRC, see `eventsub::config`
+//! broadcaster_user_ids = ["1971641"]
+//! bot_user_id = "2914196"
 //! ```
 //!
 //! With an app's `client_id`, the bot uses the OAuth token `botkit twitch login` stored
@@ -33,6 +37,7 @@ use serde::Deserialize;
 
 use crate::credentials::Credentials;
 use crate::error::TwitchError;
+use crate::eventsub::EventSubConfig;
 use crate::transport::DEFAULT_URL;
 
 /// Configuration of one Twitch chat account.
@@ -71,6 +76,9 @@ pub struct TwitchConfig {
     pub login_timeout_secs: u64,
     /// Delays between reconnect attempts.
     pub reconnect: BackoffPolicy,
+    /// EventSub beside IRC: `eventsub = true` or a `[platform.eventsub]` table (off by default).
+    #[serde(deserialize_with = "crate::eventsub::config::deserialize_toggle")]
+    pub eventsub: EventSubConfig,
 }
 
 impl Default for TwitchConfig {
@@ -90,6 +98,7 @@ impl Default for TwitchConfig {
             pong_timeout_secs: 10,
             login_timeout_secs: 15,
             reconnect: BackoffPolicy::new().with_base(std::time::Duration::from_secs(1)),
+            eventsub: EventSubConfig::default(),
         }
     }
 }
@@ -153,6 +162,14 @@ mod tests {
         assert!(!format!("{config:?}").contains("sekrit"));
         let creds = config.credentials().unwrap();
         assert_eq!(creds.login, "mybot");
+    }
+
+    #[test]
+    fn eventsub_is_opt_in() {
+        assert!(!TwitchConfig::default().eventsub.enabled);
+        let section = PlatformSection::new("twitch", "bot").with_field("eventsub", true);
+        let config = TwitchConfig::from_section(&section).unwrap();
+        assert!(config.eventsub.enabled);
     }
 
     #[test]

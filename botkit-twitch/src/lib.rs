@@ -9,7 +9,8 @@
 //!   moderation, EventSub subscriptions) with rate-limit and 401 handling;
 //! - [`oauth`]: the device code login, refresh and validation, the encrypted
 //!   [`oauth::TokenStore`] and [`oauth::OAuthCredentials`], which keeps a stored token fresh;
-//! - [`eventsub`]: the EventSub WebSocket session and its Helix seam;
+//! - [`eventsub`]: the EventSub WebSocket session beside the chat session (opt-in), and its
+//!   Helix seam;
 //! - [`transport`], [`outgoing`], [`credentials`], [`config`], [`error`]: its parts.
 
 pub mod config;

@@ -10,7 +10,9 @@
 //!   Twitch ends `run` with [`PlatformError::Auth`] (after one retry if the provider has
 //!   fresh credentials); a lost connection, a dead link (no PONG in time) or a server
 //!   `RECONNECT` leads to a new connection, after a capped, jittered [`Backoff`] for
-//!   failures and at once for a requested reconnect.
+//!   failures and at once for a requested reconnect. On `RECONNECT` the new connection
+//!   is opened and logged in while the old one is still read; the old one is closed only
+//!   then (should the new one fail, the usual reconnect follows).
 //!
 //! Outgoing limits are [`Capabilities`]: 20 messages per 30 s for the account and one per
 //! second per channel, applied by botkit's outgoing path before [`Platform::execute`].
@@ -26,6 +28,13 @@
 //! without one. Channel and user logins are turned into Helix ids through the client's
 //! cache. With `chat_via_helix`, chat messages go through Helix too, so each one comes
 //! back with its id or as [`Outcome::Dropped`] with Twitch's reason.
+//!
+//! **EventSub** (opt-in, `eventsub` in the config, an [`EventSubApi`] handed in with
+//! [`TwitchPlatform::with_eventsub`]) runs as a second connection beside IRC inside
+//! `run`. Both publish the same normalized events; an event both deliver (a chat message,
+//! a deletion, a ban, a clear) is published once, whichever arrives first, by pairing
+//! them in a shared [`CrossSource`]. If EventSub stops for good (every subscription
+//! refused), `run` ends with that error rather than carry on half-configured.
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -42,6 +51,8 @@ use tokio::time::{Instant, sleep, sleep_until};
 use crate::config::TwitchConfig;
 use crate::credentials::{Credentials, CredentialsProvider, StaticCredentials};
 use crate::error::TwitchError;
+use crate::eventsub::dedupe::{CrossSource, Origin};
+use crate::eventsub::{EventSubApi, EventSubSession};
 use crate::helix::{BanRequest, HelixClient, StaticToken};
 use crate::irc::commands::{NoticeKind, ServerMessage};
 use crate::irc::{Command, IrcMessage};
@@ -93,6 +104,8 @@ pub struct TwitchPlatform {
     join_limiter: RateLimiter,
     duplicates: DuplicateGuard,
     shared: Mutex<Shared>,
+    /// The EventSub session and the pairing it shares with IRC, when EventSub is on.
+    eventsub: Option<(Arc<EventSubSession>, Arc<CrossSource>)>,
 }
 
 impl std::fmt::Debug for TwitchPlatform {
@@ -108,7 +121,19 @@ impl std::fmt::Debug for TwitchPlatform {
 enum End {
     Shutdown,
     Reconnect,
+    /// Twitch asked for a reconnect and the new connection is already logged in.
+    Handover(Link, Normalizer, Credentials),
 }
+
+/// A logged-in connection taking over from the current one.
+type Replacement<'a> = std::pin::Pin<
+    Box<
+        dyn std::future::Future<
+                Output = Result<Option<(Link, Normalizer, Credentials)>, TwitchError>,
+            > + Send
+            + 'a,
+    >,
+>;
 
 fn channel_name(channel: &str) -> String {
     channel.trim().trim_start_matches('#').to_ascii_lowercase()
@@ -179,6 +204,13 @@ impl TwitchPlatform {
                     .to_owned(),
             ));
         }
+        if config.eventsub.enabled {
+            // Fail at build time, not at the first connect, on missing ids or unknown types.
+            config
+                .eventsub
+                .desired()
+                .map_err(|e| TwitchError::Config(e.to_string()))?;
+        }
         let endpoint = Endpoint::parse(&config.url)?;
         let limiter = OutgoingLimiter::new(
             instance_limit(DEFAULT_LIMIT),
@@ -190,7 +222,7 @@ impl TwitchPlatform {
             .map(|c| channel_name(c))
             .filter(|c| !c.is_empty())
             .collect();
-        Ok(Self {
+        let platform = Self {
             id: id.to_owned(),
             config,
             endpoint,
@@ -203,7 +235,14 @@ impl TwitchPlatform {
                 channels,
                 ..Shared::default()
             }),
-        })
+            eventsub: None,
+        };
+        // EventSub's subscriptions go through the platform's own Helix client, which shares
+        // the chat login's token (and its refresh on 401); `with_eventsub` can replace it.
+        match platform.helix.clone() {
+            Some(helix) if platform.config.eventsub.enabled => Ok(platform.with_eventsub(helix)),
+            _ => Ok(platform),
+        }
     }
 
     /// From a `[[platform]]` section of the bot's config.
@@ -242,6 +281,32 @@ impl TwitchPlatform {
     /// The Helix client, when the platform has one.
     pub fn helix(&self) -> Option<&Arc<HelixClient>> {
         self.helix.as_ref()
+    }
+
+    /// The same platform with the Helix side EventSub needs (e.g. the Helix client), used
+    /// when the config turns EventSub on (`eventsub = true`); without this, `run` refuses
+    /// an EventSub config with an error saying so.
+    #[must_use]
+    pub fn with_eventsub(mut self, api: Arc<dyn EventSubApi>) -> Self {
+        if !self.config.eventsub.enabled {
+            tracing::debug!(platform = %self.id, "an EventSub API was handed in but `eventsub` is off in the config");
+            return self;
+        }
+        match EventSubSession::new(&self.id, self.config.eventsub.clone(), api) {
+            Ok(session) => {
+                let cross = Arc::new(CrossSource::new());
+                let session = session.with_cross_source(Arc::clone(&cross));
+                self.eventsub = Some((Arc::new(session), cross));
+            }
+            // `new` already checked the config, so this only logs what cannot happen.
+            Err(e) => tracing::error!(platform = %self.id, error = %e, "EventSub not started"),
+        }
+        self
+    }
+
+    /// The EventSub session, when EventSub is on.
+    pub fn eventsub(&self) -> Option<&Arc<EventSubSession>> {
+        self.eventsub.as_ref().map(|(session, _)| session)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Shared> {
@@ -306,6 +371,19 @@ impl TwitchPlatform {
         creds: &Credentials,
         logged_in: &mut bool,
     ) -> Result<End, TwitchError> {
+        let Some((link, normalizer)) = self.login(ctx, creds).await? else {
+            return Ok(End::Shutdown);
+        };
+        *logged_in = true;
+        self.serve(ctx, creds, link, normalizer, false).await
+    }
+
+    /// Connects and logs in; `None` on shutdown.
+    async fn login(
+        &self,
+        ctx: &PlatformContext,
+        creds: &Credentials,
+    ) -> Result<Option<(Link, Normalizer)>, TwitchError> {
         let connect_err = |reason: String| TwitchError::Connect {
             url: self.config.url.clone(),
             reason,
@@ -315,9 +393,9 @@ impl TwitchPlatform {
             link = tokio::time::timeout(login_timeout, transport::connect(&self.endpoint)) => {
                 link.map_err(|_| connect_err(format!("no connection within {login_timeout:?}")))??
             }
-            _ = ctx.shutdown_requested() => return Ok(End::Shutdown),
+            _ = ctx.shutdown_requested() => return Ok(None),
         };
-        let mut normalizer = Normalizer::new(&self.id, &creds.login);
+        let normalizer = Normalizer::new(&self.id, &creds.login);
 
         let mut caps = String::from("twitch.tv/tags twitch.tv/commands");
         if self.config.membership {
@@ -343,7 +421,7 @@ impl TwitchPlatform {
                 _ = sleep_until(deadline) => {
                     return Err(connect_err(format!("login not confirmed within {login_timeout:?}")));
                 }
-                _ = ctx.shutdown_requested() => return Ok(End::Shutdown),
+                _ = ctx.shutdown_requested() => return Ok(None),
             };
             let Ok(msg) = IrcMessage::parse(&line) else {
                 tracing::debug!(platform = %self.id, "unparsable line during login");
@@ -372,7 +450,23 @@ impl TwitchPlatform {
             }
         }
 
-        *logged_in = true;
+        Ok(Some((link, normalizer)))
+    }
+
+    /// Serves a logged-in connection: replays the channels, then reads until it ends.
+    /// `moved` marks a connection that took over from another (no new `connection.up`).
+    async fn serve(
+        &self,
+        ctx: &PlatformContext,
+        creds: &Credentials,
+        mut link: Link,
+        mut normalizer: Normalizer,
+        moved: bool,
+    ) -> Result<End, TwitchError> {
+        let connect_err = |reason: String| TwitchError::Connect {
+            url: self.config.url.clone(),
+            reason,
+        };
         let (control_tx, mut control_rx) = mpsc::unbounded_channel();
         let mut pending: VecDeque<String> = {
             let mut shared = self.lock();
@@ -386,44 +480,80 @@ impl TwitchPlatform {
         self.limiter
             .set_instance_limit(instance_limit(DEFAULT_LIMIT));
         self.set_health(Health::Up);
-        let _ = ctx.connection(true, "");
+        if !moved {
+            let _ = ctx.connection(true, "");
+        }
         tracing::info!(platform = %self.id, login = %creds.login, channels = pending.len(), "logged in to Twitch chat");
 
         let ping_every = Duration::from_secs(self.config.ping_interval_secs.max(1));
         let pong_within = Duration::from_secs(self.config.pong_timeout_secs.max(1));
         let mut next_ping = Instant::now() + ping_every;
         let mut pong_deadline: Option<Instant> = None;
+        // On RECONNECT the new connection logs in while this one is still read; once it
+        // is ready it takes over. Should this one die first, the new one is awaited.
+        let mut replacing: Option<Replacement<'_>> = None;
+        let mut old_dead = false;
         loop {
             tokio::select! {
                 _ = ctx.shutdown_requested() => return Ok(End::Shutdown),
-                line = link.recv() => {
-                    let line = line.map_err(connect_err)?;
-                    if let Some(end) = self
+                line = link.recv(), if !old_dead => {
+                    let line = match line {
+                        Ok(line) => line,
+                        Err(e) if replacing.is_some() => {
+                            tracing::info!(platform = %self.id, reason = %e, "old connection closed during the reconnect; waiting for the new one");
+                            old_dead = true;
+                            continue;
+                        }
+                        Err(e) => return Err(connect_err(e)),
+                    };
+                    match self
                         .handle(ctx, &mut normalizer, &link, &line, &mut pong_deadline)
                         .await?
                     {
-                        return Ok(end);
+                        Some(End::Reconnect) if replacing.is_none() => {
+                            tracing::info!(platform = %self.id, "Twitch asked for a reconnect; opening the new connection before closing this one");
+                            replacing = Some(Box::pin(async move {
+                                let creds = self.credentials.credentials().await.map_err(|e| {
+                                    TwitchError::Connect { url: self.config.url.clone(), reason: e.to_string() }
+                                })?;
+                                let opened = self.login(ctx, &creds).await?;
+                                Ok(opened.map(|(link, normalizer)| (link, normalizer, creds)))
+                            }));
+                        }
+                        Some(End::Reconnect) => {}
+                        Some(end) => return Ok(end),
+                        None => {}
                     }
                 }
-                Some(control) = control_rx.recv() => match control {
+                opened = async { match replacing.as_mut() { Some(f) => f.await, None => std::future::pending().await } }, if replacing.is_some() => {
+                    return Ok(match opened {
+                        Ok(Some((link, normalizer, creds))) => End::Handover(link, normalizer, creds),
+                        Ok(None) => End::Shutdown,
+                        Err(e) => {
+                            tracing::warn!(platform = %self.id, error = %e, "the new connection failed; reconnecting the usual way");
+                            End::Reconnect
+                        }
+                    });
+                }
+                Some(control) = control_rx.recv(), if !old_dead => match control {
                     Control::Join(channel) => pending.push_back(channel),
                     Control::Part(channel) => {
                         pending.retain(|c| *c != channel);
                         link.send(format!("PART #{channel}")).await.map_err(connect_err)?;
                     }
                 },
-                _ = self.join_limiter.until_ready(), if !pending.is_empty() => {
+                _ = self.join_limiter.until_ready(), if !pending.is_empty() && !old_dead => {
                     if let Some(channel) = pending.pop_front() {
                         link.send(format!("JOIN #{channel}")).await.map_err(connect_err)?;
                     }
                 }
-                _ = sleep_until(next_ping) => {
+                _ = sleep_until(next_ping), if !old_dead => {
                     link.send("PING :botkit".to_owned()).await.map_err(connect_err)?;
                     let now = Instant::now();
                     pong_deadline.get_or_insert(now + pong_within);
                     next_ping = now + ping_every;
                 }
-                _ = sleep_until(pong_deadline.unwrap_or(next_ping)), if pong_deadline.is_some() => {
+                _ = sleep_until(pong_deadline.unwrap_or(next_ping)), if pong_deadline.is_some() && !old_dead => {
                     return Err(connect_err(format!("no PONG within {pong_within:?}: the link is dead")));
                 }
             }
@@ -482,6 +612,12 @@ impl TwitchPlatform {
         let received = botkit::event::now_millis();
         match normalizer.line(line, received) {
             Some(Ok(event)) => {
+                if let Some((_, cross)) = &self.eventsub
+                    && !cross.admit(Origin::Irc, &event)
+                {
+                    tracing::trace!(platform = %self.id, "already published from EventSub");
+                    return;
+                }
                 if let Err(e) = ctx.publish(event) {
                     tracing::debug!(platform = %self.id, error = %e, "event not published");
                 }
@@ -672,96 +808,33 @@ impl Platform for TwitchPlatform {
     }
 
     async fn run(&self, ctx: PlatformContext) -> Result<(), PlatformError> {
-        let mut backoff = Backoff::new(self.config.reconnect.clone());
-        let mut auth_retried = false;
-        loop {
-            if ctx.is_shutting_down() {
-                return Ok(());
-            }
-            // Getting credentials can fail like a connection does (the OAuth server is
-            // unreachable): back off and try again; anything else stops the platform.
-            let creds = match self.credentials.credentials().await {
-                Ok(creds) => creds,
-                Err(e) if e.is_transient() => {
-                    self.set_health(Health::Degraded(e.to_string()));
-                    let Some(delay) = backoff.next_delay() else {
-                        self.set_health(Health::Down(e.to_string()));
-                        return Err(e.into());
-                    };
-                    tracing::warn!(platform = %self.id, error = %e, ?delay, "cannot get Twitch credentials; trying again");
-                    tokio::select! {
-                        _ = sleep(delay) => {}
-                        _ = ctx.shutdown_requested() => return Ok(()),
-                    }
-                    continue;
-                }
+        if self.config.eventsub.enabled && self.eventsub.is_none() {
+            return Err(TwitchError::Config(
+                "`eventsub` is on but the platform has no Helix client to create the subscriptions with: set `client_id` in the config, or build the platform with `.with_eventsub(api)`".to_owned(),
+            )
+            .into());
+        }
+        let Some((eventsub, _)) = &self.eventsub else {
+            return self.run_irc(&ctx).await;
+        };
+        let irc = self.run_irc(&ctx);
+        tokio::pin!(irc);
+        tokio::select! {
+            result = &mut irc => result,
+            result = eventsub.run(&ctx) => match result {
+                // Shutdown, or nothing left to subscribe: IRC carries on alone.
+                Ok(()) => irc.await,
                 Err(e) => {
-                    tracing::error!(platform = %self.id, error = %e, "no usable Twitch credentials");
-                    self.set_health(Health::Down(e.to_string()));
-                    return Err(e.into());
-                }
-            };
-            let mut logged_in = false;
-            // The provider's watch (hourly token validation for OAuth) ends the session
-            // when the credentials become unusable.
-            let result = tokio::select! {
-                result = self.session(&ctx, &creds, &mut logged_in) => result,
-                e = self.credentials.watch() => Err(e),
-            };
-            {
-                let mut shared = self.lock();
-                shared.writer = None;
-                shared.control = None;
-            }
-            if logged_in {
-                backoff.reset();
-                auth_retried = false;
-            }
-            let reason = match &result {
-                Ok(End::Shutdown) => "shutting down".to_owned(),
-                Ok(End::Reconnect) => "Twitch asked for a reconnect".to_owned(),
-                Err(e) => e.to_string(),
-            };
-            if logged_in {
-                let _ = ctx.connection(false, &reason);
-            }
-            match result {
-                Ok(End::Shutdown) => {
-                    self.set_health(Health::Down("stopped".to_owned()));
-                    return Ok(());
-                }
-                Ok(End::Reconnect) => {
-                    tracing::info!(platform = %self.id, "Twitch asked for a reconnect");
-                    self.set_health(Health::Degraded("reconnecting".to_owned()));
-                }
-                Err(TwitchError::Auth(why)) => {
-                    if !auth_retried && self.credentials.refused(&creds).await {
-                        auth_retried = true;
-                        tracing::warn!(platform = %self.id, "login refused; retrying once with fresh credentials");
-                        continue;
+                    {
+                        let mut shared = self.lock();
+                        shared.writer = None;
+                        shared.control = None;
+                        shared.health = Some(Health::Down(e.to_string()));
                     }
-                    tracing::error!(platform = %self.id, reason = %why, "Twitch refused the login; not retrying");
-                    self.set_health(Health::Down(format!("login refused: {why}")));
-                    return Err(TwitchError::Auth(why).into());
+                    let _ = ctx.connection(false, &e.to_string());
+                    Err(e.into())
                 }
-                Err(e) if !e.is_transient() => {
-                    tracing::error!(platform = %self.id, error = %e, "Twitch session failed permanently");
-                    self.set_health(Health::Down(e.to_string()));
-                    return Err(e.into());
-                }
-                Err(e) => {
-                    self.set_health(Health::Degraded(e.to_string()));
-                    let Some(delay) = backoff.next_delay() else {
-                        self.set_health(Health::Down(e.to_string()));
-                        return Err(e.into());
-                    };
-                    tracing::warn!(platform = %self.id, error = %e, ?delay, "Twitch connection lost; reconnecting");
-                    tokio::select! {
-                        _ = sleep(delay) => {}
-                        _ = ctx.shutdown_requested() => return Ok(()),
-                    }
-                }
-            }
+            },
         }
     }
 
@@ -792,6 +865,130 @@ impl Platform for TwitchPlatform {
     }
 
     fn health(&self) -> Health {
-        self.lock().health.clone().unwrap_or(Health::Starting)
+        let irc = self.lock().health.clone().unwrap_or(Health::Starting);
+        match (irc, self.eventsub().map(|e| e.health())) {
+            (Health::Up, Some(Health::Degraded(why) | Health::Down(why))) => {
+                Health::Degraded(format!("EventSub: {why}"))
+            }
+            (irc, _) => irc,
+        }
+    }
+}
+
+impl TwitchPlatform {
+    /// The IRC connection loop: connect, log in, read, reconnect with backoff.
+    async fn run_irc(&self, ctx: &PlatformContext) -> Result<(), PlatformError> {
+        let mut backoff = Backoff::new(self.config.reconnect.clone());
+        let mut auth_retried = false;
+        let mut handover: Option<(Link, Normalizer, Credentials)> = None;
+        loop {
+            if ctx.is_shutting_down() {
+                return Ok(());
+            }
+            let mut logged_in = false;
+            // The provider's watch (hourly token validation for OAuth) ends the session
+            // when the credentials become unusable.
+            let (creds, result) = match handover.take() {
+                Some((link, normalizer, creds)) => {
+                    logged_in = true;
+                    let result = tokio::select! {
+                        result = self.serve(ctx, &creds, link, normalizer, true) => result,
+                        e = self.credentials.watch() => Err(e),
+                    };
+                    (creds, result)
+                }
+                None => {
+                    // Getting credentials can fail like a connection does (the OAuth server
+                    // is unreachable): back off and try again; anything else stops the
+                    // platform.
+                    let creds = match self.credentials.credentials().await {
+                        Ok(creds) => creds,
+                        Err(e) if e.is_transient() => {
+                            self.set_health(Health::Degraded(e.to_string()));
+                            let Some(delay) = backoff.next_delay() else {
+                                self.set_health(Health::Down(e.to_string()));
+                                return Err(e.into());
+                            };
+                            tracing::warn!(platform = %self.id, error = %e, ?delay, "cannot get Twitch credentials; trying again");
+                            tokio::select! {
+                                _ = sleep(delay) => {}
+                                _ = ctx.shutdown_requested() => return Ok(()),
+                            }
+                            continue;
+                        }
+                        Err(e) => {
+                            tracing::error!(platform = %self.id, error = %e, "no usable Twitch credentials");
+                            self.set_health(Health::Down(e.to_string()));
+                            return Err(e.into());
+                        }
+                    };
+                    let result = tokio::select! {
+                        result = self.session(ctx, &creds, &mut logged_in) => result,
+                        e = self.credentials.watch() => Err(e),
+                    };
+                    (creds, result)
+                }
+            };
+            {
+                let mut shared = self.lock();
+                shared.writer = None;
+                shared.control = None;
+            }
+            if logged_in {
+                backoff.reset();
+                auth_retried = false;
+            }
+            let reason = match &result {
+                Ok(End::Shutdown) => "shutting down".to_owned(),
+                Ok(End::Reconnect) => "Twitch asked for a reconnect".to_owned(),
+                Ok(End::Handover(..)) => String::new(),
+                Err(e) => e.to_string(),
+            };
+            if logged_in && !matches!(result, Ok(End::Handover(..))) {
+                let _ = ctx.connection(false, &reason);
+            }
+            match result {
+                Ok(End::Shutdown) => {
+                    self.set_health(Health::Down("stopped".to_owned()));
+                    return Ok(());
+                }
+                Ok(End::Reconnect) => {
+                    tracing::info!(platform = %self.id, "Twitch asked for a reconnect");
+                    self.set_health(Health::Degraded("reconnecting".to_owned()));
+                }
+                Ok(End::Handover(link, normalizer, creds)) => {
+                    // The old connection is dropped here, after the new one logged in.
+                    tracing::info!(platform = %self.id, "moved to the new Twitch chat connection");
+                    handover = Some((link, normalizer, creds));
+                }
+                Err(TwitchError::Auth(why)) => {
+                    if !auth_retried && self.credentials.refused(&creds).await {
+                        auth_retried = true;
+                        tracing::warn!(platform = %self.id, "login refused; retrying once with fresh credentials");
+                        continue;
+                    }
+                    tracing::error!(platform = %self.id, reason = %why, "Twitch refused the login; not retrying");
+                    self.set_health(Health::Down(format!("login refused: {why}")));
+                    return Err(TwitchError::Auth(why).into());
+                }
+                Err(e) if !e.is_transient() => {
+                    tracing::error!(platform = %self.id, error = %e, "Twitch session failed permanently");
+                    self.set_health(Health::Down(e.to_string()));
+                    return Err(e.into());
+                }
+                Err(e) => {
+                    self.set_health(Health::Degraded(e.to_string()));
+                    let Some(delay) = backoff.next_delay() else {
+                        self.set_health(Health::Down(e.to_string()));
+                        return Err(e.into());
+                    };
+                    tracing::warn!(platform = %self.id, error = %e, ?delay, "Twitch connection lost; reconnecting");
+                    tokio::select! {
+                        _ = sleep(delay) => {}
+                        _ = ctx.shutdown_requested() => return Ok(()),
+                    }
+                }
+            }
+        }
     }
 }

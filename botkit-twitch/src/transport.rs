@@ -119,7 +119,7 @@ impl Drop for Link {
     }
 }
 
-fn tls_config() -> Arc<ClientConfig> {
+pub(crate) fn tls_config() -> Arc<ClientConfig> {
     let roots = RootCertStore {
         roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
     };

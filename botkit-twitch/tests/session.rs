@@ -82,6 +82,17 @@ impl FakeConn {
         }
     }
 
+    /// Whether the client closes the connection (reading past any lines it still sends).
+    async fn closed(&mut self) -> bool {
+        loop {
+            match tokio::time::timeout(WAIT, self.reader.next_line()).await {
+                Ok(Ok(Some(_))) => {}
+                Ok(Ok(None) | Err(_)) => return true,
+                Err(_) => return false,
+            }
+        }
+    }
+
     /// The next line, whatever it is.
     async fn raw_line(&mut self) -> String {
         tokio::time::timeout(WAIT, self.reader.next_line())
@@ -321,7 +332,11 @@ async fn answers_pings_and_replaces_a_dead_link() {
     assert!(bot.task.await.unwrap().is_ok());
 }
 
-#[tokio::test(start_paused = true)]
+/// RECONNECT opens and logs in the new connection while the old one is still served,
+/// then closes the old one and replays the channels on the new. On the real clock: with
+/// a paused clock, the moment both sides wait on the sockets lets time jump to the new
+/// connection's login deadline.
+#[tokio::test]
 async fn reconnect_replays_desired_channels() {
     let server = FakeServer::start().await;
     let bot = start(config(&server.url(), Some("mybot")));
@@ -333,7 +348,12 @@ async fn reconnect_replays_desired_channels() {
 
     conn.send(":tmi.twitch.tv RECONNECT").await;
     let mut second = server.accept().await;
+    // The new connection is opened first; the old one is still served meanwhile…
+    conn.send("PING :old-still-here").await;
+    assert_eq!(conn.line().await, "PONG :old-still-here");
     second.login("mybot").await;
+    // …and closed once the new one is logged in.
+    assert!(conn.closed().await, "the old connection is closed");
     let mut joins = vec![second.line().await, second.line().await];
     joins.sort();
     assert_eq!(joins, ["JOIN #forsen", "JOIN #pajlada"]);

@@ -1,0 +1,584 @@
+//! [`EventSubSession`]: the EventSub WebSocket connection loop.
+//!
+//! The loop follows the protocol's lifecycle and the mistakes other clients made with it:
+//!
+//! - **Welcome, then subscribe within the deadline.** After `session_welcome` every
+//!   desired subscription is created through the [`EventSubApi`] while the socket keeps
+//!   being read, all within `subscribe_timeout_secs`; a socket nobody subscribed on is
+//!   closed by Twitch (4003), so after a 4003 the next session creates them all at once.
+//! - **Desired state is data.** The subscription list lives in the session, apart from
+//!   any connection, and is replayed after every fresh connection. A revocation removes
+//!   its subscription from the list for good.
+//! - **`session_reconnect` is a hand-over, not a reconnect.** The new socket is opened
+//!   at `reconnect_url` while the old one is still read; once the new welcome arrives the
+//!   old one is closed and nothing is subscribed again (subscriptions move with the
+//!   session, and re-creating them is what earns 4007).
+//! - **Silence is death.** Any frame resets the keepalive timer; none within the
+//!   welcome's `keepalive_timeout_seconds` plus a margin means a fresh connection.
+//! - **At least once becomes exactly once.** Notifications are deduplicated by
+//!   `message_id` in a bounded ring, which also covers the overlap of two sockets.
+//!
+//! Errors say which close code or timeout ended the connection ([`EventSubError`]); the
+//! loop reconnects with botkit's [`Backoff`] (the first retry of a "reconnect now" cause
+//! is immediate) and stops only when every subscription is refused for good.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use botkit::PlatformContext;
+use botkit::backoff::Backoff;
+use botkit::event::{Event, Payload, Priority, Raw, Source};
+use botkit::platform::Health;
+use serde_json::json;
+use tokio::time::{Instant, sleep, sleep_until};
+
+use super::api::{CreatedSubscription, EventSubApi};
+use super::config::{EventSubConfig, SubscriptionSpec};
+use super::dedupe::{CrossSource, Origin, RecentIds};
+use super::error::{EventSubError, Reaction};
+use super::message::{self, Frame, Message, Session};
+use super::normalize::EventSubNormalizer;
+use super::socket::{Incoming, Socket};
+use crate::error::TwitchError;
+use crate::normalize::PLATFORM;
+
+struct State {
+    desired: Vec<SubscriptionSpec>,
+    active: HashMap<String, SubscriptionSpec>,
+    session_id: Option<String>,
+    seen: RecentIds,
+    health: Health,
+}
+
+/// One EventSub WebSocket session of a Twitch account, with its desired subscriptions.
+pub struct EventSubSession {
+    instance: String,
+    config: EventSubConfig,
+    api: Arc<dyn EventSubApi>,
+    normalizer: EventSubNormalizer,
+    cross: Option<Arc<CrossSource>>,
+    state: Mutex<State>,
+}
+
+impl std::fmt::Debug for EventSubSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EventSubSession")
+            .field("instance", &self.instance)
+            .field("url", &self.config.url)
+            .field("session_id", &self.session_id())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Subscription creation of one session, as it went.
+#[derive(Default)]
+struct Report {
+    created: usize,
+    /// Failures as `type: error`, and whether each may pass.
+    failures: Vec<(String, bool)>,
+}
+
+type Pending<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// What a frame asks the connection loop to do.
+enum Control {
+    Welcome(Session),
+    Reconnect(String),
+}
+
+fn secs(n: u64) -> Duration {
+    Duration::from_secs(n.max(1))
+}
+
+impl EventSubSession {
+    /// A session for platform instance `instance`, creating subscriptions through `api`.
+    /// Fails when the config's subscriptions cannot be built (missing ids, unknown types).
+    pub fn new(
+        instance: &str,
+        config: EventSubConfig,
+        api: Arc<dyn EventSubApi>,
+    ) -> Result<Self, EventSubError> {
+        let desired = config.desired()?;
+        let normalizer = EventSubNormalizer::new(instance, config.bot_user_id.as_deref());
+        let seen = RecentIds::new(config.dedupe_capacity);
+        Ok(Self {
+            instance: instance.to_owned(),
+            config,
+            api,
+            normalizer,
+            cross: None,
+            state: Mutex::new(State {
+                desired,
+                active: HashMap::new(),
+                session_id: None,
+                seen,
+                health: Health::Starting,
+            }),
+        })
+    }
+
+    /// The same session, pairing its events with another source's (IRC) through
+    /// `cross`, so an event both deliver is published once.
+    #[must_use]
+    pub fn with_cross_source(mut self, cross: Arc<CrossSource>) -> Self {
+        self.cross = Some(cross);
+        self
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The subscriptions the session holds on to (desired state).
+    pub fn desired(&self) -> Vec<SubscriptionSpec> {
+        self.lock().desired.clone()
+    }
+
+    /// How many subscriptions Twitch accepted for the current session.
+    pub fn active_count(&self) -> usize {
+        self.lock().active.len()
+    }
+
+    /// The current session id, while connected.
+    pub fn session_id(&self) -> Option<String> {
+        self.lock().session_id.clone()
+    }
+
+    /// The session's health.
+    pub fn health(&self) -> Health {
+        self.lock().health.clone()
+    }
+
+    fn set_health(&self, health: Health) {
+        self.lock().health = health;
+    }
+
+    fn emit(&self, ctx: &PlatformContext, kind: &str, payload: Payload, raw: Option<Raw>) {
+        let event = match Event::platform(
+            Source::new(PLATFORM, &self.instance, None),
+            kind,
+            payload,
+        ) {
+            Ok(event) => event.with_priority(Priority::High),
+            Err(e) => {
+                tracing::warn!(platform = %self.instance, error = %e, "no topic for an EventSub status event");
+                return;
+            }
+        };
+        let event = match raw {
+            Some(raw) => event.with_raw(raw),
+            None => event,
+        };
+        if let Err(e) = ctx.publish(event) {
+            tracing::debug!(platform = %self.instance, error = %e, "EventSub event not published");
+        }
+    }
+
+    /// Runs the session until shutdown, reconnecting as each cause requires. Returns an
+    /// error only when retrying cannot help (every subscription refused for good).
+    pub async fn run(&self, ctx: &PlatformContext) -> Result<(), EventSubError> {
+        let mut backoff = Backoff::new(self.config.reconnect.clone());
+        let mut fast = false;
+        loop {
+            if ctx.is_shutting_down() {
+                self.set_health(Health::Down("stopped".to_owned()));
+                return Ok(());
+            }
+            if self.lock().desired.is_empty() {
+                tracing::warn!(platform = %self.instance, "no EventSub subscription left to hold (all revoked); the EventSub session stops");
+                self.set_health(Health::Down("no subscriptions left".to_owned()));
+                return Ok(());
+            }
+            let mut healthy = false;
+            let result = self.connection(ctx, fast, &mut healthy).await;
+            {
+                let mut state = self.lock();
+                state.session_id = None;
+                state.active.clear();
+            }
+            let error = match result {
+                Ok(()) => {
+                    self.set_health(Health::Down("stopped".to_owned()));
+                    return Ok(());
+                }
+                Err(e) => e,
+            };
+            self.emit(
+                ctx,
+                "eventsub.disconnected",
+                Payload::ConnectionDown {
+                    reason: error.to_string(),
+                },
+                None,
+            );
+            if healthy {
+                backoff.reset();
+            }
+            fast = matches!(
+                &error,
+                EventSubError::SubscribeTimeout(_)
+                    | EventSubError::Closed {
+                        cause: super::error::CloseCause::ConnectionUnused,
+                        ..
+                    }
+            );
+            let reaction = error.reaction();
+            if reaction == Reaction::Stop {
+                tracing::error!(platform = %self.instance, error = %error, "EventSub session stops");
+                self.set_health(Health::Down(error.to_string()));
+                return Err(error);
+            }
+            if matches!(
+                &error,
+                EventSubError::Closed {
+                    cause: super::error::CloseCause::ClientSentInboundTraffic,
+                    ..
+                }
+            ) {
+                tracing::error!(platform = %self.instance, error = %error, "bug: EventSub traffic was sent by the client");
+            }
+            self.set_health(Health::Degraded(error.to_string()));
+            let Some(delay) = backoff.next_delay() else {
+                self.set_health(Health::Down(error.to_string()));
+                return Err(error);
+            };
+            // "Reconnect now" causes skip the first delay; a cause that repeats without a
+            // healthy connection in between still backs off, so nothing storms.
+            let delay = if reaction == Reaction::ReconnectNow && backoff.attempts() == 1 {
+                Duration::ZERO
+            } else {
+                delay
+            };
+            tracing::warn!(platform = %self.instance, error = %error, ?delay, "EventSub connection lost; reconnecting");
+            tokio::select! {
+                _ = sleep(delay) => {}
+                _ = ctx.shutdown_requested() => {
+                    self.set_health(Health::Down("stopped".to_owned()));
+                    return Ok(());
+                }
+            }
+        }
+    }
+
+    /// Waits for the welcome on a fresh socket; other frames before it are skipped.
+    async fn welcome(
+        &self,
+        socket: &mut Socket,
+        within: Duration,
+    ) -> Result<Session, EventSubError> {
+        let deadline = Instant::now() + within;
+        loop {
+            let incoming = tokio::select! {
+                incoming = socket.next() => incoming,
+                _ = sleep_until(deadline) => return Err(EventSubError::NoWelcome(within)),
+            };
+            match incoming {
+                Incoming::Ended(e) => return Err(e),
+                Incoming::Text(text) => match message::decode(&text) {
+                    Ok(Frame {
+                        message: Message::Welcome(session),
+                        ..
+                    }) => return Ok(session),
+                    Ok(frame) => {
+                        tracing::debug!(platform = %self.instance, message_type = %frame.metadata.message_type, "EventSub frame before the welcome; skipped");
+                    }
+                    Err(e) => {
+                        tracing::warn!(platform = %self.instance, error = %e, "skipping a malformed EventSub frame");
+                    }
+                },
+            }
+        }
+    }
+
+    fn keepalive_window(&self, session: &Session) -> Duration {
+        let interval = session
+            .keepalive_timeout_seconds
+            .or(self.config.keepalive_timeout_secs)
+            .unwrap_or(10);
+        secs(interval) + Duration::from_secs(self.config.keepalive_margin_secs)
+    }
+
+    fn welcomed(&self, ctx: &PlatformContext, session: &Session, moved: bool) {
+        self.lock().session_id = Some(session.id.clone());
+        self.set_health(Health::Up);
+        tracing::info!(platform = %self.instance, session = %session.id, moved, "EventSub session welcomed");
+        self.emit(ctx, "eventsub.connected", Payload::ConnectionUp, None);
+    }
+
+    /// One fresh connection, including any `session_reconnect` hand-overs, until it
+    /// ends. `Ok` means shutdown. `healthy` is set once the session held a subscription.
+    async fn connection(
+        &self,
+        ctx: &PlatformContext,
+        fast: bool,
+        healthy: &mut bool,
+    ) -> Result<(), EventSubError> {
+        let url = self.config.connect_url();
+        let welcome_within = secs(self.config.welcome_timeout_secs);
+        let mut current = tokio::select! {
+            socket = tokio::time::timeout(welcome_within, Socket::connect(&url)) => {
+                socket.map_err(|_| EventSubError::Connect {
+                    url: url.clone(),
+                    reason: format!("no connection within {welcome_within:?}"),
+                })??
+            }
+            _ = ctx.shutdown_requested() => return Ok(()),
+        };
+        let session = tokio::select! {
+            session = self.welcome(&mut current, welcome_within) => session?,
+            _ = ctx.shutdown_requested() => return Ok(()),
+        };
+        self.welcomed(ctx, &session, false);
+        let mut keepalive = self.keepalive_window(&session);
+        let mut deadline = Instant::now() + keepalive;
+
+        let subscribe_within = secs(self.config.subscribe_timeout_secs);
+        let specs = self.lock().desired.clone();
+        let session_id = session.id.clone();
+        let mut subscribing: Option<Pending<'_, Result<Report, tokio::time::error::Elapsed>>> =
+            Some(Box::pin(tokio::time::timeout(
+                subscribe_within,
+                self.subscribe(ctx, session_id, specs, fast),
+            )));
+
+        // A hand-over in progress: the new socket being opened, then read until its welcome.
+        let mut connecting: Option<Pending<'static, Result<Socket, EventSubError>>> = None;
+        let mut next: Option<Socket> = None;
+        let mut handover_deadline: Option<Instant> = None;
+        let handover_within = secs(self.config.handover_timeout_secs);
+        // Twitch may close the old socket before the new one's welcome arrives; the
+        // hand-over then simply waits for the welcome (within its own deadline).
+        let mut old_gone = false;
+
+        loop {
+            tokio::select! {
+                _ = ctx.shutdown_requested() => {
+                    current.close_in_background();
+                    return Ok(());
+                }
+                incoming = current.next(), if !old_gone => match incoming {
+                    Incoming::Ended(e) if handover_deadline.is_some() => {
+                        tracing::info!(platform = %self.instance, reason = %e, "the old EventSub socket closed during the hand-over; waiting for the new welcome");
+                        old_gone = true;
+                    }
+                    Incoming::Ended(e) => return Err(e),
+                    Incoming::Text(text) => {
+                        deadline = Instant::now() + keepalive;
+                        match self.handle(ctx, &text) {
+                            Some(Control::Reconnect(to)) if handover_deadline.is_none() => {
+                                tracing::info!(platform = %self.instance, "Twitch asked for an EventSub reconnect; opening the new socket first");
+                                handover_deadline = Some(Instant::now() + handover_within);
+                                connecting = Some(Box::pin(async move { Socket::connect(&to).await }));
+                            }
+                            Some(Control::Reconnect(_)) => {}
+                            Some(Control::Welcome(_)) => {
+                                tracing::warn!(platform = %self.instance, "a second session_welcome on one socket; ignored");
+                            }
+                            None => {}
+                        }
+                    }
+                },
+                opened = async { match connecting.as_mut() { Some(f) => f.await, None => std::future::pending().await } }, if connecting.is_some() => {
+                    connecting = None;
+                    next = Some(opened.map_err(|e| EventSubError::HandoverFailed(e.to_string()))?);
+                }
+                incoming = async { match next.as_mut() { Some(s) => s.next().await, None => std::future::pending().await } }, if next.is_some() => match incoming {
+                    Incoming::Ended(e) => return Err(EventSubError::HandoverFailed(e.to_string())),
+                    Incoming::Text(text) => {
+                        if let Some(Control::Welcome(session)) = self.handle(ctx, &text)
+                            && let Some(new) = next.take()
+                        {
+                            // The new socket holds the session now: close the old one and
+                            // subscribe nothing, the subscriptions moved with it.
+                            std::mem::replace(&mut current, new).close_in_background();
+                            handover_deadline = None;
+                            old_gone = false;
+                            self.welcomed(ctx, &session, true);
+                            keepalive = self.keepalive_window(&session);
+                            deadline = Instant::now() + keepalive;
+                        }
+                    }
+                },
+                report = async { match subscribing.as_mut() { Some(f) => f.await, None => std::future::pending().await } }, if subscribing.is_some() => {
+                    subscribing = None;
+                    let report = report.map_err(|_| EventSubError::SubscribeTimeout(subscribe_within))?;
+                    if report.created == 0 && !report.failures.is_empty() {
+                        let summary = report.failures.iter().map(|(f, _)| f.as_str()).collect::<Vec<_>>().join("; ");
+                        return Err(if report.failures.iter().any(|(_, transient)| *transient) {
+                            EventSubError::SubscriptionsFailed(summary)
+                        } else {
+                            EventSubError::SubscriptionsRefused(summary)
+                        });
+                    }
+                    *healthy = true;
+                }
+                _ = sleep_until(handover_deadline.unwrap_or(deadline)) => {
+                    return Err(match handover_deadline {
+                        Some(_) => EventSubError::HandoverFailed(format!("no welcome on the reconnect URL within {handover_within:?}")),
+                        None => EventSubError::KeepaliveTimeout(keepalive),
+                    });
+                }
+            }
+        }
+    }
+
+    /// Creates `specs` for `session_id`: one by one, or all at once when `fast`.
+    async fn subscribe(
+        &self,
+        ctx: &PlatformContext,
+        session_id: String,
+        specs: Vec<SubscriptionSpec>,
+        fast: bool,
+    ) -> Report {
+        let mut report = Report::default();
+        if fast {
+            let all = specs.iter().map(|spec| {
+                let request = spec.request(&session_id);
+                async move { self.api.create_subscription(&request).await }
+            });
+            let results = futures_util::future::join_all(all).await;
+            for (spec, result) in specs.into_iter().zip(results) {
+                self.record(ctx, spec, result, &mut report);
+            }
+        } else {
+            for spec in specs {
+                let result = self
+                    .api
+                    .create_subscription(&spec.request(&session_id))
+                    .await;
+                self.record(ctx, spec, result, &mut report);
+            }
+        }
+        report
+    }
+
+    fn record(
+        &self,
+        ctx: &PlatformContext,
+        spec: SubscriptionSpec,
+        result: Result<CreatedSubscription, TwitchError>,
+        report: &mut Report,
+    ) {
+        match result {
+            Ok(created) => {
+                tracing::debug!(platform = %self.instance, subscription_type = %spec.kind, id = %created.id, "EventSub subscription created");
+                report.created += 1;
+                self.lock().active.insert(created.id, spec);
+            }
+            Err(error) => {
+                tracing::warn!(platform = %self.instance, subscription_type = %spec.kind, condition = %spec.condition, %error, "EventSub subscription refused");
+                report
+                    .failures
+                    .push((format!("{}: {error}", spec.kind), error.is_transient()));
+                let data = json!({
+                    "type": spec.kind,
+                    "version": spec.version,
+                    "condition": spec.condition,
+                    "error": error.to_string(),
+                    "transient": error.is_transient(),
+                });
+                self.emit(
+                    ctx,
+                    "eventsub.subscription_failed",
+                    Payload::Custom {
+                        kind: "eventsub.subscription_failed".to_owned(),
+                        data,
+                    },
+                    None,
+                );
+            }
+        }
+    }
+
+    /// Handles one text frame; never fails (a bad frame is logged and skipped).
+    fn handle(&self, ctx: &PlatformContext, text: &str) -> Option<Control> {
+        let frame = match message::decode(text) {
+            Ok(frame) => frame,
+            Err(e) => {
+                tracing::warn!(platform = %self.instance, error = %e, "skipping a malformed EventSub frame");
+                return None;
+            }
+        };
+        match frame.message {
+            Message::Welcome(session) => return Some(Control::Welcome(session)),
+            Message::Reconnect(session) => return session.reconnect_url.map(Control::Reconnect),
+            Message::Keepalive => {}
+            Message::Notification {
+                ref subscription,
+                ref event,
+            } => {
+                if !self.lock().seen.first_time(&frame.metadata.message_id) {
+                    tracing::debug!(platform = %self.instance, message_id = %frame.metadata.message_id, "EventSub redelivery dropped");
+                    return None;
+                }
+                let received = botkit::event::now_millis();
+                match self.normalizer.notification(
+                    &frame.metadata,
+                    subscription,
+                    event,
+                    &frame.raw,
+                    received,
+                ) {
+                    Ok(event) => {
+                        let admitted = self
+                            .cross
+                            .as_ref()
+                            .is_none_or(|cross| cross.admit(Origin::EventSub, &event));
+                        if admitted && let Err(e) = ctx.publish(event) {
+                            tracing::debug!(platform = %self.instance, error = %e, "event not published");
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(platform = %self.instance, error = %e, "no topic for an EventSub notification");
+                    }
+                }
+            }
+            Message::Revocation(ref subscription) => {
+                if self.lock().seen.first_time(&frame.metadata.message_id) {
+                    self.revoke(ctx, subscription, &frame);
+                }
+            }
+            Message::Unknown(ref kind) => {
+                tracing::warn!(platform = %self.instance, message_type = %kind, "unknown EventSub message type; skipped");
+            }
+        }
+        None
+    }
+
+    fn revoke(
+        &self,
+        ctx: &PlatformContext,
+        subscription: &message::SubscriptionInfo,
+        frame: &Frame,
+    ) {
+        {
+            let mut state = self.lock();
+            state.active.remove(&subscription.id);
+            state.desired.retain(|spec| {
+                !(spec.kind == subscription.kind
+                    && spec.version == subscription.version
+                    && spec.condition == subscription.condition)
+            });
+        }
+        tracing::warn!(platform = %self.instance, subscription_type = %subscription.kind, status = %subscription.status, "Twitch revoked an EventSub subscription; it will not be created again");
+        let data = json!({
+            "id": subscription.id,
+            "type": subscription.kind,
+            "version": subscription.version,
+            "status": subscription.status,
+            "condition": subscription.condition,
+        });
+        self.emit(
+            ctx,
+            "eventsub.revoked",
+            Payload::Custom {
+                kind: "eventsub.revoked".to_owned(),
+                data,
+            },
+            Some(Raw::Json(frame.raw.clone())),
+        );
+    }
+}
