@@ -1,27 +1,9 @@
 //! Bundled plugins run from a config by the `botkit` binary: the logger fills the chat log
 //! that `botkit db export` prints, `botkit markov train` learns it, and a markov bot answers.
 
-use std::io::Write;
+use botkit_e2e::{Scratch, run_piped};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-
-/// A scratch directory removed on drop.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(tag: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!("botkit-bots-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("scratch directory");
-        Self(dir)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 fn botkit(cwd: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_botkit"));
@@ -33,32 +15,12 @@ fn botkit(cwd: &Path) -> Command {
 }
 
 fn run(cmd: &mut Command, input: &str) -> Output {
-    let mut child = cmd
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("botkit binary starts");
-    child
-        .stdin
-        .take()
-        .expect("stdin is piped")
-        .write_all(input.as_bytes())
-        .expect("write stdin");
-    let out = child.wait_with_output().expect("botkit exits");
-    assert!(
-        out.status.success(),
-        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
+    run_piped(cmd, input)
 }
 
 #[test]
 fn logger_then_train_then_markov_answers_from_the_log() {
-    let dir = Scratch::new("train");
+    let dir = Scratch::new("botkit-bots", "train");
     std::fs::write(
         dir.0.join("log.toml"),
         "[store]\nurl = \"sqlite://bot.db\"\n[plugins.logger]\n[plugins.echo]\n",
@@ -119,7 +81,7 @@ fn logger_then_train_then_markov_answers_from_the_log() {
 
 #[test]
 fn an_unknown_plugin_names_the_bundled_ones() {
-    let dir = Scratch::new("unknown");
+    let dir = Scratch::new("botkit-bots", "unknown");
     std::fs::write(dir.0.join("bot.toml"), "[plugins.nosuch]\n").unwrap();
     let out = botkit(&dir.0)
         .args(["run", "bot.toml"])
@@ -144,7 +106,7 @@ fn example_config(example: &str) -> (PathBuf, String) {
 
 #[test]
 fn the_example_configs_check() {
-    let dir = Scratch::new("check");
+    let dir = Scratch::new("botkit-bots", "check");
     for example in ["logger", "markov"] {
         let (path, _) = example_config(example);
         let out = run(botkit(&dir.0).arg("check").arg(&path), "");
@@ -162,7 +124,7 @@ fn the_example_configs_check() {
 
 #[test]
 fn the_logger_example_config_runs_and_keeps_what_its_rules_name() {
-    let dir = Scratch::new("ex-logger");
+    let dir = Scratch::new("botkit-bots", "ex-logger");
     // The config as shipped, run where its relative SQLite path lands in the scratch dir.
     std::fs::write(dir.0.join("bot.toml"), example_config("logger").1).unwrap();
     let out = run(
@@ -243,7 +205,7 @@ fn the_logger_example_config_runs_and_keeps_what_its_rules_name() {
 
 #[test]
 fn the_markov_example_config_learns_answers_and_train_skips_what_it_learned_live() {
-    let dir = Scratch::new("ex-markov");
+    let dir = Scratch::new("botkit-bots", "ex-markov");
     std::fs::write(dir.0.join("bot.toml"), example_config("markov").1).unwrap();
     let out = run(
         botkit(&dir.0).args(["run", "bot.toml"]),

@@ -2,27 +2,11 @@
 //! export`, driven through the built binary against real database files.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 use botkit::store::{ChannelRef, ChatRecord};
-
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!("botkit-cli-db-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        Self(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+use botkit_e2e::Scratch;
 
 fn botkit(cwd: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_botkit"));
@@ -81,7 +65,7 @@ fn seed(url: &str) {
 
 #[test]
 fn migrate_stats_export_prune_on_sqlite() {
-    let dir = TempDir::new("cycle");
+    let dir = Scratch::new("botkit-cli-db", "cycle");
     let url = format!("sqlite://{}", dir.0.join("bot.db").display());
     let (ok, out, err) = run(botkit(&dir.0).args(["db", "--url", &url, "migrate"]));
     assert!(ok, "{err}");
@@ -132,7 +116,7 @@ fn migrate_stats_export_prune_on_sqlite() {
 
 #[test]
 fn the_store_url_comes_from_the_config() {
-    let dir = TempDir::new("config");
+    let dir = Scratch::new("botkit-cli-db", "config");
     let db = dir.0.join("from-config.db");
     let config = dir.0.join("bot.toml");
     std::fs::write(
@@ -151,7 +135,7 @@ fn the_store_url_comes_from_the_config() {
 
 #[test]
 fn the_store_keys_in_the_config_reach_the_database() {
-    let dir = TempDir::new("keys");
+    let dir = Scratch::new("botkit-cli-db", "keys");
     let config = dir.0.join("bot.toml");
     let url = format!("sqlite://{}", dir.0.join("tiny.db").display());
     // Two pages leave no room for the schema: the open fails as a full database, which
@@ -190,7 +174,7 @@ fn the_store_keys_in_the_config_reach_the_database() {
 
 #[test]
 fn run_with_no_config_persists_to_botkit_db() {
-    let dir = TempDir::new("run");
+    let dir = Scratch::new("botkit-cli-db", "run");
     let mut child = botkit(&dir.0)
         .arg("run")
         .stdin(Stdio::piped())
@@ -218,7 +202,7 @@ fn run_with_no_config_persists_to_botkit_db() {
 
 #[test]
 fn bad_stores_fail_with_the_cause() {
-    let dir = TempDir::new("bad");
+    let dir = Scratch::new("botkit-cli-db", "bad");
     std::fs::create_dir(dir.0.join("adir.db")).unwrap();
     std::fs::write(dir.0.join("text.db"), "not a database at all\n".repeat(100)).unwrap();
     let cases = [

@@ -2,26 +2,9 @@
 //! the scaffold is CI's step (`.ci/run`), which compiles it against this checkout; here no
 //! second workspace is compiled.
 
+use botkit_e2e::Scratch;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-
-/// A scratch directory removed on drop.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(tag: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!("botkit-new-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("scratch directory");
-        Self(dir)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 fn botkit(cwd: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_botkit"))
@@ -63,7 +46,7 @@ fn botkit_crate() -> PathBuf {
 
 #[test]
 fn scaffolds_a_plugin_crate_on_a_local_botkit() {
-    let dir = Scratch::new("local");
+    let dir = Scratch::new("botkit-new", "local");
     let botkit_path = botkit_crate();
     let out = botkit(
         &dir.0,
@@ -124,7 +107,7 @@ fn scaffolds_a_plugin_crate_on_a_local_botkit() {
 
 #[test]
 fn depends_on_the_published_botkit_by_default_and_takes_a_path() {
-    let dir = Scratch::new("published");
+    let dir = Scratch::new("botkit-new", "published");
     // An existing empty directory is fine.
     std::fs::create_dir(dir.0.join("empty")).unwrap();
     ok(&botkit(
@@ -142,7 +125,7 @@ fn depends_on_the_published_botkit_by_default_and_takes_a_path() {
 
 #[test]
 fn refuses_invalid_names_and_non_empty_directories() {
-    let dir = Scratch::new("refuse");
+    let dir = Scratch::new("botkit-new", "refuse");
     for (name, why) in [
         ("1plugin", "must start with a letter"),
         ("my plugin", "` ` is not allowed"),

@@ -2,33 +2,16 @@
 //! OAuth server on 127.0.0.1 and stores the token (encrypted) in a SQLite store, which
 //! `botkit twitch status` then reads back; a wrong key is refused clearly.
 
+use botkit_e2e::Scratch;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 const ACCESS: &str = "rfx2uswqe8l4g1mkagrvg5tv0ks3";
 const REFRESH: &str = "5b93chm6hdve3mycz05zfzatkfdenfspp1h1ar2xxdalen01";
-
-/// A scratch directory removed on drop.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(tag: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!("botkit-twitch-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("scratch directory");
-        Self(dir)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// The OAuth server: device code (interval 1 s), one `authorization_pending`, then the
 /// token; `/validate` names the account. Bodies follow shared/protocols/twitch/helix.
@@ -149,7 +132,7 @@ fn text(out: &Output) -> (String, String) {
 
 #[test]
 fn login_stores_an_encrypted_token_that_status_reads_back() {
-    let dir = Scratch::new("login");
+    let dir = Scratch::new("botkit-twitch", "login");
     let fake = FakeOAuth::start();
     let key = "a-long-test-key-for-the-token-store";
     let out = botkit(&dir.0)
@@ -264,7 +247,7 @@ fn login_stores_an_encrypted_token_that_status_reads_back() {
 
 #[test]
 fn login_without_a_client_id_says_where_to_get_one() {
-    let dir = Scratch::new("noid");
+    let dir = Scratch::new("botkit-twitch", "noid");
     let out = botkit(&dir.0)
         .args(["twitch", "login", "--url", "sqlite://bot.db"])
         .output()
@@ -276,7 +259,7 @@ fn login_without_a_client_id_says_where_to_get_one() {
 
 #[test]
 fn login_from_the_config_warns_when_the_account_differs() {
-    let dir = Scratch::new("mismatch");
+    let dir = Scratch::new("botkit-twitch", "mismatch");
     let fake = FakeOAuth::start();
     std::fs::write(
         dir.0.join("bot.toml"),
@@ -305,7 +288,7 @@ fn login_from_the_config_warns_when_the_account_differs() {
 
 #[test]
 fn run_uses_the_stored_token_and_says_to_log_in_when_there_is_none() {
-    let dir = Scratch::new("run");
+    let dir = Scratch::new("botkit-twitch", "run");
     // Port 9 (discard) on loopback: nothing listens, and nothing should be tried anyway.
     std::fs::write(
         dir.0.join("bot.toml"),

@@ -1,32 +1,12 @@
 //! The logger example as a user meets it: its README shows the source as it is, and the bot runs
 //! on piped stdin, keeping what it must in SQLite.
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::Path;
+use std::process::Command;
+
+use botkit_e2e::{Scratch, run_piped};
 
 use botkit::store::{ChannelRef, ChatCursor};
-
-/// A scratch directory removed on drop: the bot writes its database in its working directory.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(tag: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!(
-            "botkit-example-logger-{tag}-{}",
-            std::process::id()
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("scratch directory");
-        Self(dir)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 fn read(path: &str) -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(path);
@@ -50,34 +30,14 @@ fn readme_shows_the_source_verbatim() {
 
 /// Runs the example in `dir` with `input` on stdin; its stdout.
 fn run(dir: &Path, input: &str) -> String {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_logger"))
-        .env_remove("RUST_LOG")
-        .current_dir(dir)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the example starts");
-    child
-        .stdin
-        .take()
-        .expect("stdin is piped")
-        .write_all(input.as_bytes())
-        .expect("write stdin");
-    let out = child.wait_with_output().expect("the example exits");
-    assert!(
-        out.status.success(),
-        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("UTF-8 output")
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_logger"));
+    cmd.env_remove("RUST_LOG").current_dir(dir);
+    String::from_utf8(run_piped(&mut cmd, input).stdout).expect("UTF-8 output")
 }
 
 #[tokio::test]
 async fn keeps_the_chat_its_rules_name_in_sqlite() {
-    let dir = Scratch::new("run");
+    let dir = Scratch::new("botkit-example-logger", "run");
     let out = run(&dir.0, "hello there\n!echo hi\n");
     assert_eq!(out.lines().collect::<Vec<_>>(), ["loggerbot: hi"], "{out}");
 

@@ -1,30 +1,10 @@
 //! The markov example as a user meets it: its README shows the source as it is, and the bot runs
 //! on piped stdin, keeping what it must in SQLite.
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::Path;
+use std::process::Command;
 
-/// A scratch directory removed on drop: the bot writes its database in its working directory.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(tag: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!(
-            "botkit-example-markov-{tag}-{}",
-            std::process::id()
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("scratch directory");
-        Self(dir)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+use botkit_e2e::{Scratch, run_piped};
 
 fn read(path: &str) -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(path);
@@ -48,34 +28,14 @@ fn readme_shows_the_source_verbatim() {
 
 /// Runs the example in `dir` with `input` on stdin; its stdout.
 fn run(dir: &Path, input: &str) -> String {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_markov"))
-        .env_remove("RUST_LOG")
-        .current_dir(dir)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the example starts");
-    child
-        .stdin
-        .take()
-        .expect("stdin is piped")
-        .write_all(input.as_bytes())
-        .expect("write stdin");
-    let out = child.wait_with_output().expect("the example exits");
-    assert!(
-        out.status.success(),
-        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("UTF-8 output")
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_markov"));
+    cmd.env_remove("RUST_LOG").current_dir(dir);
+    String::from_utf8(run_piped(&mut cmd, input).stdout).expect("UTF-8 output")
 }
 
 #[test]
 fn learns_the_chat_and_answers_after_a_restart() {
-    let dir = Scratch::new("run");
+    let dir = Scratch::new("botkit-example-markov", "run");
     // Fewer lines than `speak_every`: the bot only listens.
     let out = run(
         &dir.0,
