@@ -53,3 +53,23 @@ pub fn run_piped(cmd: &mut Command, input: &str) -> Output {
     );
     out
 }
+
+/// Panics unless the README in `crate_dir` shows `src/main.rs` verbatim in a ```` ```rust ````
+/// block, less the file's `//!` header (the README has its own prose), so the snippet a
+/// reader copies is the code that is built and tested.
+pub fn assert_readme_shows_main(crate_dir: &str) {
+    let read = |name: &str| {
+        let path = std::path::Path::new(crate_dir).join(name);
+        std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+    };
+    let code: String = read("src/main.rs")
+        .lines()
+        .skip_while(|l| l.starts_with("//!") || l.is_empty())
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert!(
+        read("README.md").contains(&format!("```rust\n{code}```")),
+        "README.md must show src/main.rs verbatim; expected:\n{code}"
+    );
+}

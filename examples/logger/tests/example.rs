@@ -4,28 +4,13 @@
 use std::path::Path;
 use std::process::Command;
 
-use botkit_e2e::{Scratch, run_piped};
+use botkit_e2e::{Scratch, assert_readme_shows_main, run_piped};
 
 use botkit::store::{ChannelRef, ChatCursor};
 
-fn read(path: &str) -> String {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(path);
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
-}
-
 #[test]
 fn readme_shows_the_source_verbatim() {
-    let readme = read("README.md");
-    // The file header (`//!` lines) introduces the file; the README has its own prose.
-    let code: String = read("src/main.rs")
-        .lines()
-        .skip_while(|l| l.starts_with("//!") || l.is_empty())
-        .map(|l| format!("{l}\n"))
-        .collect();
-    assert!(
-        readme.contains(&format!("```rust\n{code}```")),
-        "README.md must show src/main.rs verbatim; expected:\n{code}"
-    );
+    assert_readme_shows_main(env!("CARGO_MANIFEST_DIR"));
 }
 
 /// Runs the example in `dir` with `input` on stdin; its stdout.
