@@ -14,13 +14,12 @@
 //!   is opened and logged in while the old one is still read; the old one is closed only
 //!   then (should the new one fail, the usual reconnect follows).
 //!
-//! Outgoing limits are [`Capabilities`]: 20 messages per 30 s for the account and one per
-//! second per channel, applied by botkit's outgoing path before [`Platform::execute`].
-//! The platform shares that limiter and raises the account limit to 100 per 30 s when
-//! `USERSTATE` shows the bot is moderator, VIP or broadcaster in every channel it is in
-//! (a single non-privileged channel keeps the stricter limit, since Twitch counts those
-//! messages against 20). `execute` then sends exactly one PRIVMSG, altered by the
-//! duplicate rule where needed.
+//! Outgoing limits are [`Capabilities`], applied by botkit's outgoing path before
+//! [`Platform::execute`] through a limiter the platform shares: Twitch's two budgets,
+//! 100 messages per 30 s in all and, of those, at most 20 per 30 s and one per second per
+//! channel in channels where `USERSTATE` does not show the bot as moderator, VIP or
+//! broadcaster (pajbot's tmi-rate-limits model). `execute` then sends exactly one
+//! PRIVMSG, altered by the duplicate rule where needed.
 //!
 //! Whispers, message deletion, bans, timeouts and the chat color are not IRC commands any
 //! more: they go through Helix when the platform has a [`HelixClient`] (a `client_id` in
@@ -212,10 +211,13 @@ impl TwitchPlatform {
                 .map_err(|e| TwitchError::Config(e.to_string()))?;
         }
         let endpoint = Endpoint::parse(&config.url)?;
+        // Twitch's two budgets: 100 per 30 s in all, of which at most 20 per 30 s (and one
+        // per second per channel) where the bot is not moderator, VIP or broadcaster.
         let limiter = OutgoingLimiter::new(
-            instance_limit(DEFAULT_LIMIT),
+            instance_limit(PRIVILEGED_LIMIT),
             Some(Limit::new(1, Duration::from_secs(1))),
-        );
+        )
+        .with_unprivileged_limit(instance_limit(DEFAULT_LIMIT));
         let channels = config
             .channels
             .iter()
@@ -338,6 +340,7 @@ impl TwitchPlatform {
         let mut shared = self.lock();
         if shared.channels.remove(&channel) {
             shared.privileged.remove(&channel);
+            self.limiter.set_channel_exempt(&channel, false);
             if let Some(control) = &shared.control {
                 let _ = control.send(Control::Part(channel));
             }
@@ -353,15 +356,19 @@ impl TwitchPlatform {
         self.lock().health = Some(health);
     }
 
-    /// Records whether the bot is privileged in `channel` and sets the account limit.
+    /// Records whether the bot is privileged in `channel`: its messages there skip the
+    /// 20-per-30-s budget and the one-second minimum.
     fn set_privileged(&self, channel: &str, privileged: bool) {
-        let all = {
-            let mut shared = self.lock();
-            shared.privileged.insert(channel.to_owned(), privileged);
-            shared.privileged.values().all(|p| *p)
-        };
-        let count = if all { PRIVILEGED_LIMIT } else { DEFAULT_LIMIT };
-        self.limiter.set_instance_limit(instance_limit(count));
+        self.lock()
+            .privileged
+            .insert(channel.to_owned(), privileged);
+        self.limiter.set_channel_exempt(channel, privileged);
+    }
+
+    /// Forgets the bot's privilege in `channel` (it left).
+    fn forget_privileged(&self, channel: &str) {
+        self.lock().privileged.remove(channel);
+        self.limiter.set_channel_exempt(channel, false);
     }
 
     /// One connection: connect, log in, replay channels, then read until it ends.
@@ -477,8 +484,7 @@ impl TwitchPlatform {
             shared.channels.iter().cloned().collect()
         };
         // Until USERSTATE says otherwise, the bot is an ordinary user everywhere.
-        self.limiter
-            .set_instance_limit(instance_limit(DEFAULT_LIMIT));
+        self.limiter.clear_exemptions();
         self.set_health(Health::Up);
         if !moved {
             let _ = ctx.connection(true, "");
@@ -599,7 +605,7 @@ impl TwitchPlatform {
                     }
                 }
                 ServerMessage::Part(part) if part.login == normalizer.bot_login() => {
-                    self.lock().privileged.remove(part.channel);
+                    self.forget_privileged(part.channel);
                 }
                 _ => {}
             }

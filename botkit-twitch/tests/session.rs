@@ -388,8 +388,8 @@ async fn rate_limit_notices_are_published_and_the_session_goes_on() {
     assert!(bot.task.await.unwrap().is_ok());
 }
 
-#[tokio::test(start_paused = true)]
-async fn userstate_badges_raise_the_limit() {
+#[tokio::test]
+async fn userstate_badges_lift_the_limits_per_channel() {
     let server = FakeServer::start().await;
     let mut config = config(&server.url(), Some("mybot"));
     config.channels = vec!["a".into(), "b".into()];
@@ -402,34 +402,38 @@ async fn userstate_badges_raise_the_limit() {
     conn.login("mybot").await;
     conn.line().await;
     conn.line().await;
+    let limiter = bot.platform.limiter();
     let limit = |n| Some(Limit::new(n, LIMIT_WINDOW));
-    let caps = bot.platform.capabilities();
-    assert_eq!(caps.instance_limit, limit(DEFAULT_LIMIT));
+    assert_eq!(limiter.instance_limit(), limit(PRIVILEGED_LIMIT));
+    assert_eq!(limiter.unprivileged_limit(), limit(DEFAULT_LIMIT));
+    assert!(!limiter.is_exempt("a") && !limiter.is_exempt("b"));
 
     conn.send("@badges=moderator/1;mod=1 :tmi.twitch.tv USERSTATE #a")
         .await;
     next_in(&mut events, "platform.twitch.user.updated", Some("a")).await;
-    assert_eq!(
-        bot.platform.limiter().instance_limit(),
-        limit(PRIVILEGED_LIMIT)
-    );
+    assert!(limiter.is_exempt("a"), "moderator in #a");
+    // In #a messages no longer wait a second each; #b keeps the minimum.
+    assert!(limiter.try_acquire(Some("a")).is_ok());
+    assert!(limiter.try_acquire(Some("a")).is_ok());
+    assert!(limiter.try_acquire(Some("b")).is_ok());
+    assert!(limiter.try_acquire(Some("b")).is_err());
 
-    // One channel where the bot is an ordinary user brings the stricter limit back.
+    // An ordinary user in #b: the privilege of #a is not extended to it.
     conn.send("@badges=;mod=0 :tmi.twitch.tv USERSTATE #b")
         .await;
     next_in(&mut events, "platform.twitch.user.updated", Some("b")).await;
-    assert_eq!(
-        bot.platform.limiter().instance_limit(),
-        limit(DEFAULT_LIMIT)
-    );
+    assert!(limiter.is_exempt("a") && !limiter.is_exempt("b"));
 
     conn.send("@badges=vip/1;mod=0 :tmi.twitch.tv USERSTATE #b")
         .await;
     next_in(&mut events, "platform.twitch.user.updated", Some("b")).await;
-    assert_eq!(
-        bot.platform.limiter().instance_limit(),
-        limit(PRIVILEGED_LIMIT)
-    );
+    assert!(limiter.is_exempt("b"), "VIP in #b");
+
+    // Losing moderator status puts #a back under every limit.
+    conn.send("@badges=;mod=0 :tmi.twitch.tv USERSTATE #a")
+        .await;
+    next_in(&mut events, "platform.twitch.user.updated", Some("a")).await;
+    assert!(!limiter.is_exempt("a"));
     bot.stop.send(true).unwrap();
     assert!(bot.task.await.unwrap().is_ok());
 }

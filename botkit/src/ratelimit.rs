@@ -25,6 +25,7 @@
 //!   made moderator. A new limit starts with its burst used up, so a change never adds a
 //!   burst on top of what was just sent; setting the limit already in force is a no-op.
 
+use std::collections::HashSet;
 use std::convert::Infallible;
 use std::fmt;
 use std::hash::Hash;
@@ -424,9 +425,19 @@ impl<K: Hash + Eq + Clone> KeyedRateLimiter<K> {
 
 /// The outgoing limits of one platform instance: an instance-wide limit and, optionally,
 /// a limit per channel. An action goes out only when both allow it.
+///
+/// Some services relax limits where the account is privileged: Twitch allows 100 messages
+/// per 30 s in channels where the bot is moderator, VIP or broadcaster, but only 20 per 30 s
+/// across the others, and only those others have a one-second minimum per channel. That is
+/// two shared budgets (pajbot's tmi-rate-limits model): the instance limit, which every
+/// action takes from, and an optional [`unprivileged`](Self::with_unprivileged_limit)
+/// limit, which only actions outside [exempt](Self::set_channel_exempt) channels take from;
+/// exempt channels also skip the per-channel limit.
 pub struct OutgoingLimiter {
     instance: Option<RateLimiter>,
     channels: Option<KeyedRateLimiter<String>>,
+    unprivileged: Option<RateLimiter>,
+    exempt: Mutex<HashSet<String>>,
     /// Makes "peek channel, take instance, take channel" one step for concurrent senders.
     gate: Mutex<()>,
 }
@@ -436,6 +447,7 @@ impl fmt::Debug for OutgoingLimiter {
         f.debug_struct("OutgoingLimiter")
             .field("instance", &self.instance)
             .field("channels", &self.channels)
+            .field("unprivileged", &self.unprivileged)
             .finish_non_exhaustive()
     }
 }
@@ -451,8 +463,52 @@ impl OutgoingLimiter {
         Self {
             instance: instance.map(RateLimiter::new),
             channels: per_channel.map(KeyedRateLimiter::new),
+            unprivileged: None,
+            exempt: Mutex::new(HashSet::new()),
             gate: Mutex::new(()),
         }
+    }
+
+    /// Adds a budget shared by every action outside exempt channels (actions with no
+    /// channel included), on top of the instance limit.
+    #[must_use]
+    pub fn with_unprivileged_limit(mut self, limit: Limit) -> Self {
+        self.unprivileged = Some(RateLimiter::new(limit));
+        self
+    }
+
+    /// The budget of actions outside exempt channels, if any.
+    pub fn unprivileged_limit(&self) -> Option<Limit> {
+        self.unprivileged.as_ref().map(RateLimiter::limit)
+    }
+
+    /// Marks `channel` as one where the account is privileged (`true`): its actions skip
+    /// the per-channel limit and the unprivileged budget, and take only from the instance
+    /// limit. `false` puts it back under every limit.
+    pub fn set_channel_exempt(&self, channel: &str, exempt: bool) {
+        let mut set = self.exempt.lock().unwrap_or_else(|p| p.into_inner());
+        if exempt {
+            set.insert(channel.to_owned());
+        } else {
+            set.remove(channel);
+        }
+    }
+
+    /// Puts every channel back under every limit (e.g. after a reconnect, until the
+    /// service says again where the account is privileged).
+    pub fn clear_exemptions(&self) {
+        self.exempt
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
+    }
+
+    /// Whether `channel` is exempt.
+    pub fn is_exempt(&self, channel: &str) -> bool {
+        self.exempt
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(channel)
     }
 
     /// The instance-wide limit in force, if any.
@@ -483,19 +539,27 @@ impl OutgoingLimiter {
     /// (whispers, account-level actions): only the instance limit applies.
     pub fn try_acquire(&self, channel: Option<&str>) -> Result<(), Duration> {
         let _gate = self.gate.lock().unwrap_or_else(|p| p.into_inner());
+        let exempt = channel.is_some_and(|name| self.is_exempt(name));
         let keyed = match (channel, &self.channels) {
-            (Some(name), Some(channels)) => Some((name.to_owned(), channels)),
+            (Some(name), Some(channels)) if !exempt => Some((name.to_owned(), channels)),
             _ => None,
         };
+        let unprivileged = self.unprivileged.as_ref().filter(|_| !exempt);
         if let Some((key, channels)) = &keyed {
             channels.peek(key)?;
+        }
+        if let Some(unprivileged) = unprivileged {
+            unprivileged.peek()?;
         }
         if let Some(instance) = &self.instance {
             instance.check()?;
         }
+        // Neither can refuse: the peeks said yes, time only moved forward, and every user
+        // of these limiters holds the gate. Should one ever, the action waits its turn.
+        if let Some(unprivileged) = unprivileged {
+            unprivileged.check()?;
+        }
         if let Some((key, channels)) = &keyed {
-            // Cannot refuse: the peek said yes, time only moved forward, and every user of
-            // `channels` holds the gate. Should it ever, the action still waits its turn.
             channels.check(key)?;
         }
         Ok(())
@@ -626,6 +690,55 @@ mod tests {
             assert_eq!(times.len(), 50);
             assert_window(times, channel_limit, channel);
         }
+    }
+
+    /// Twitch's two budgets: 100 per 30 s for everything, 20 per 30 s and one per second
+    /// per channel only where the bot is not privileged.
+    #[tokio::test(start_paused = true)]
+    async fn exempt_channels_take_only_from_the_instance_budget() {
+        let thirty = Duration::from_secs(30);
+        // Whole-window bursts keep the arithmetic plain.
+        let limiter = OutgoingLimiter::new(
+            Limit::new(100, thirty).with_burst(100),
+            Some(Limit::new(1, Duration::from_secs(1))),
+        )
+        .with_unprivileged_limit(Limit::new(20, thirty).with_burst(20));
+        limiter.set_channel_exempt("modded", true);
+        assert!(limiter.is_exempt("modded") && !limiter.is_exempt("plain"));
+
+        // An ordinary channel: one per second.
+        assert_eq!(limiter.try_acquire(Some("plain")), Ok(()));
+        assert!(limiter.try_acquire(Some("plain")).is_err());
+        // The privileged channel has no per-channel minimum.
+        for _ in 0..30 {
+            assert_eq!(limiter.try_acquire(Some("modded")), Ok(()));
+        }
+        // The unprivileged budget is shared by ordinary channels and spent by them only:
+        // 19 more across other channels, then it is empty, while the privileged channel
+        // still has instance budget.
+        for i in 0..19 {
+            assert_eq!(limiter.try_acquire(Some(&format!("c{i}"))), Ok(()), "{i}");
+        }
+        assert!(limiter.try_acquire(Some("another")).is_err());
+        assert!(
+            limiter.try_acquire(None).is_err(),
+            "no channel counts as ordinary"
+        );
+        assert_eq!(limiter.try_acquire(Some("modded")), Ok(()));
+        // Everything counts against the instance budget: 100 in all.
+        let mut more = 0;
+        while limiter.try_acquire(Some("modded")).is_ok() {
+            more += 1;
+        }
+        assert_eq!(1 + 30 + 19 + 1 + more, 100);
+
+        // Losing the privilege brings both limits back.
+        limiter.set_channel_exempt("modded", false);
+        advance(thirty).await;
+        assert_eq!(limiter.try_acquire(Some("modded")), Ok(()));
+        assert!(limiter.try_acquire(Some("modded")).is_err());
+        limiter.clear_exemptions();
+        assert!(!limiter.is_exempt("modded"));
     }
 
     #[tokio::test(start_paused = true)]
