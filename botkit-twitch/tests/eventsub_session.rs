@@ -1303,3 +1303,37 @@ async fn eventsub_true_alone_looks_the_ids_up_through_helix() {
     let result = tokio::time::timeout(WAIT, task).await.unwrap().unwrap();
     assert!(result.is_ok(), "{result:?}");
 }
+
+#[tokio::test]
+async fn a_revocation_holds_when_the_ids_are_looked_up_again() {
+    let server = FakeEventSub::start().await;
+    let n = botkit_twitch::eventsub::DEFAULT_SUBSCRIPTIONS.len();
+    let helix = FakeHelix::knowing(&[("streamer", BROADCASTER), ("mybot", BOT)]);
+    let mut bot = start_with(lookup_config(&server.url()), helix, |session| {
+        session
+            .with_channel_logins(&logins(&["streamer"]))
+            .with_bot_login("mybot")
+    });
+    let mut first = server.accept().await;
+    first.welcome("s1", 10).await;
+    bot.helix.wait_requests(n).await;
+    let mut revocation = fixture("revocation.json");
+    revocation["metadata"]["subscription_type"] = json!("channel.ban");
+    revocation["payload"]["subscription"]["type"] = json!("channel.ban");
+    revocation["payload"]["subscription"]["condition"] =
+        json!({ "broadcaster_user_id": BROADCASTER });
+    first.send(&revocation).await;
+    bot.next_on("platform.twitch.eventsub.revoked").await;
+
+    first.close(4006, "network error").await;
+    let mut second = server.accept().await;
+    second.welcome("s2", 10).await;
+    bot.helix.wait_requests(n + n - 1).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let requests = bot.helix.requests();
+    assert_eq!(bot.helix.lookups().len(), 2, "looked up again");
+    let again: Vec<&str> = requests[n..].iter().map(|r| r.kind.as_str()).collect();
+    assert_eq!(again.len(), n - 1);
+    assert!(!again.contains(&"channel.ban"), "{again:?}");
+    bot.stop().await;
+}

@@ -350,4 +350,47 @@ mod tests {
                 .contains("broadcaster_user_ids")
         );
     }
+
+    #[test]
+    fn missing_ids_ask_for_a_lookup_and_explicit_ones_do_not() {
+        assert!(!EventSubConfig::enabled(&["1"], "2").needs_lookup());
+        let mut c = EventSubConfig::enabled(&[], "2");
+        assert!(c.needs_lookup(), "no broadcaster ids");
+        c.broadcaster_user_ids = vec!["1".into()];
+        c.bot_user_id = None;
+        assert!(c.needs_lookup(), "chat types need the bot's id");
+        c.subscriptions = vec!["channel.ban".into(), "channel.cheer".into()];
+        assert!(!c.needs_lookup(), "these types never name the bot");
+        assert!(!c.needs_bot_user_id());
+    }
+
+    #[test]
+    fn specs_from_looked_up_ids_leave_out_what_needs_a_missing_bot_id() {
+        let c = EventSubConfig::default();
+        let ids = vec!["10".to_owned(), "20".to_owned()];
+        let all = c.specs_for(&ids, Some("2")).unwrap();
+        assert_eq!(all.len(), 2 * DEFAULT_SUBSCRIPTIONS.len());
+        assert_eq!(
+            all[1].condition,
+            json!({"broadcaster_user_id": "20", "user_id": "2"})
+        );
+        let without_bot = c.specs_for(&ids, None).unwrap();
+        let kinds: Vec<&str> = without_bot.iter().map(|s| s.kind.as_str()).collect();
+        assert_eq!(
+            kinds,
+            [
+                "channel.ban",
+                "channel.ban",
+                "channel.unban",
+                "channel.unban",
+                "channel.cheer",
+                "channel.cheer"
+            ]
+        );
+        let bad = EventSubConfig {
+            url: "http://example".into(),
+            ..EventSubConfig::default()
+        };
+        assert!(bad.validate().unwrap_err().to_string().contains("wss://"));
+    }
 }
