@@ -1337,3 +1337,38 @@ async fn a_revocation_holds_when_the_ids_are_looked_up_again() {
     assert!(!again.contains(&"channel.ban"), "{again:?}");
     bot.stop().await;
 }
+
+#[tokio::test]
+async fn with_no_known_channel_the_session_waits_for_one_to_be_joined() {
+    let server = FakeEventSub::start().await;
+    let helix = FakeHelix::knowing(&[("streamer", BROADCASTER), ("mybot", BOT)]);
+    let mut bot = start_with(lookup_config(&server.url()), helix, |session| {
+        session
+            .with_channel_logins(&logins(&["nosuchchannel"]))
+            .with_bot_login("mybot")
+    });
+    bot.next_on("platform.twitch.eventsub.unknown_login").await;
+    assert!(
+        !server.connects_within(Duration::from_millis(300)).await,
+        "nothing to subscribe for yet"
+    );
+    assert!(
+        !bot.task.is_finished(),
+        "the session waits, it does not stop"
+    );
+
+    bot.session
+        .set_channel_logins(&logins(&["nosuchchannel", "streamer"]));
+    let mut conn = server.accept().await;
+    conn.welcome("s1", 10).await;
+    let requests = bot
+        .helix
+        .wait_requests(botkit_twitch::eventsub::DEFAULT_SUBSCRIPTIONS.len())
+        .await;
+    assert!(
+        requests
+            .iter()
+            .all(|r| r.condition["broadcaster_user_id"] == BROADCASTER)
+    );
+    bot.stop().await;
+}

@@ -14,7 +14,8 @@
 //!   [`EventSubApi::user_ids`] before every fresh connection (so channels joined since are
 //!   covered), and the list is rebuilt from them. A login Twitch does not know is
 //!   reported (`eventsub.unknown_login`) and left out; a failed lookup is retried with the
-//!   reconnect backoff like a lost connection.
+//!   reconnect backoff like a lost connection. With no channel whose id is known, the
+//!   session waits for the platform to join one rather than stop.
 //! - **`session_reconnect` is a hand-over, not a reconnect.** The new socket is opened
 //!   at `reconnect_url` while the old one is still read; once the new welcome arrives the
 //!   old one is closed and nothing is subscribed again (subscriptions move with the
@@ -71,6 +72,8 @@ pub struct EventSubSession {
     config: EventSubConfig,
     api: Arc<dyn EventSubApi>,
     normalizer: Mutex<EventSubNormalizer>,
+    /// Woken when the platform's channels change, for a session waiting for a channel.
+    channels_changed: tokio::sync::Notify,
     /// The bot's login, whose id is looked up when the config has no `bot_user_id`.
     bot_login: Option<String>,
     cross: Option<Arc<CrossSource>>,
@@ -137,6 +140,7 @@ impl EventSubSession {
             config,
             api,
             normalizer: Mutex::new(normalizer),
+            channels_changed: tokio::sync::Notify::new(),
             bot_login: None,
             cross: None,
             state: Mutex::new(State {
@@ -184,6 +188,7 @@ impl EventSubSession {
         logins.retain(|l| !l.is_empty());
         logins.dedup();
         self.lock().channel_logins = logins;
+        self.channels_changed.notify_one();
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -254,8 +259,23 @@ impl EventSubSession {
                     }
                 }
             } else {
-                Ok(())
+                Ok(true)
             };
+            if let Ok(false) = resolved {
+                // No channel with a known id (none left, or all unknown): nothing to
+                // subscribe for until the platform joins one, so wait for that.
+                let why =
+                    "no channel whose user id is known; EventSub waits for a channel to be joined";
+                tracing::warn!(platform = %self.instance, "{why}");
+                self.set_health(Health::Degraded(why.to_owned()));
+                tokio::select! {
+                    _ = self.channels_changed.notified() => continue,
+                    _ = ctx.shutdown_requested() => {
+                        self.set_health(Health::Down("stopped".to_owned()));
+                        return Ok(());
+                    }
+                }
+            }
             if resolved.is_ok() && self.lock().desired.is_empty() {
                 tracing::warn!(platform = %self.instance, "no EventSub subscription left to hold (all revoked, or no channel whose id is known); the EventSub session stops");
                 self.set_health(Health::Down("no subscriptions left".to_owned()));
@@ -263,7 +283,7 @@ impl EventSubSession {
             }
             let mut healthy = false;
             let result = match resolved {
-                Ok(()) => self.connection(ctx, fast, &mut healthy).await,
+                Ok(_) => self.connection(ctx, fast, &mut healthy).await,
                 Err(e) => Err(e),
             };
             {
@@ -339,7 +359,9 @@ impl EventSubSession {
     /// them. Unknown logins are reported and left out; a lookup that may pass later is a
     /// [`EventSubError::Lookup`], one that cannot (e.g. an API without lookups) a
     /// [`EventSubError::Config`].
-    async fn resolve(&self, ctx: &PlatformContext) -> Result<(), EventSubError> {
+    ///
+    /// `Ok(false)` when no channel has a known id (nothing to subscribe for yet).
+    async fn resolve(&self, ctx: &PlatformContext) -> Result<bool, EventSubError> {
         let channels = if self.config.broadcaster_user_ids.is_empty() {
             self.lock().channel_logins.clone()
         } else {
@@ -419,7 +441,7 @@ impl EventSubSession {
         specs.retain(|spec| !state.revoked.contains(spec));
         tracing::debug!(platform = %self.instance, channels = broadcasters.len(), subscriptions = specs.len(), "EventSub ids looked up");
         state.desired = specs;
-        Ok(())
+        Ok(!broadcasters.is_empty())
     }
 
     /// Waits for the welcome on a fresh socket; other frames before it are skipped.
