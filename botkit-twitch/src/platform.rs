@@ -307,7 +307,8 @@ impl TwitchPlatform {
 
     /// The same platform with the Helix side EventSub needs (e.g. the Helix client), used
     /// when the config turns EventSub on (`eventsub = true`); without this, `run` refuses
-    /// an EventSub config with an error saying so.
+    /// an EventSub config with an error saying so. Ids the config leaves out are looked
+    /// up through `api` from the platform's channels and `login`.
     #[must_use]
     pub fn with_eventsub(mut self, api: Arc<dyn EventSubApi>) -> Self {
         if !self.config.eventsub.enabled {

@@ -1372,3 +1372,25 @@ async fn with_no_known_channel_the_session_waits_for_one_to_be_joined() {
     );
     bot.stop().await;
 }
+
+#[test]
+fn the_platforms_join_and_part_reach_eventsub() {
+    let section =
+        botkit::config::PlatformSection::new("twitch", "main").with_field("eventsub", true);
+    let mut twitch = TwitchConfig::from_section(&section).unwrap();
+    twitch.login = Some("mybot".to_owned());
+    twitch.token = Some(botkit::Secret::new("oauth:sekrit"));
+    twitch.channels = logins(&["#Streamer"]);
+    let platform = TwitchPlatform::new("main", twitch)
+        .unwrap()
+        .with_eventsub(Arc::new(FakeHelix::default()));
+    let eventsub = Arc::clone(platform.eventsub().expect("EventSub is on"));
+    assert_eq!(eventsub.channel_logins(), logins(&["streamer"]));
+    platform.join("#NewChannel");
+    assert_eq!(
+        eventsub.channel_logins(),
+        logins(&["newchannel", "streamer"])
+    );
+    platform.part("streamer");
+    assert_eq!(eventsub.channel_logins(), logins(&["newchannel"]));
+}

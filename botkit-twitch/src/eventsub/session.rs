@@ -195,9 +195,16 @@ impl EventSubSession {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// The subscriptions the session holds on to (desired state).
+    /// The subscriptions the session holds on to (desired state). With ids to look up,
+    /// empty until the first lookup, then rebuilt before every fresh connection.
     pub fn desired(&self) -> Vec<SubscriptionSpec> {
         self.lock().desired.clone()
+    }
+
+    /// The channel logins whose ids are looked up when the config has no
+    /// `broadcaster_user_ids` (lower case, without `#`).
+    pub fn channel_logins(&self) -> Vec<String> {
+        self.lock().channel_logins.clone()
     }
 
     /// How many subscriptions Twitch accepted for the current session.
