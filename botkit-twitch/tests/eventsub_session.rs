@@ -1034,13 +1034,17 @@ async fn logins_are_looked_up_before_subscribing_and_again_after_a_reconnect() {
     ]);
     let bot = start_with(lookup_config(&server.url()), helix, |session| {
         session
-            .with_channel_logins(&logins(&["#Streamer"]))
+            .with_channel_logins(&logins(&["#Streamer", "other", "streamer"]))
             .with_bot_login("MyBot")
     });
     let mut conn = server.accept().await;
     conn.welcome("s1", 10).await;
     let requests = bot.helix.wait_requests(n).await;
-    assert_eq!(bot.helix.lookups(), vec![logins(&["streamer", "mybot"])]);
+    assert_eq!(
+        bot.helix.lookups(),
+        vec![logins(&["streamer", "other", "mybot"])],
+        "each login once; `other` is unknown"
+    );
     assert_eq!(requests[0].kind, "channel.chat.message");
     assert_eq!(
         requests[0].condition,

@@ -185,8 +185,8 @@ impl EventSubSession {
     /// platform's desired channels); the next fresh connection subscribes for them.
     pub fn set_channel_logins(&self, logins: &[String]) {
         let mut logins: Vec<String> = logins.iter().map(|l| login_name(l)).collect();
-        logins.retain(|l| !l.is_empty());
-        logins.dedup();
+        let mut seen = HashSet::new();
+        logins.retain(|l| !l.is_empty() && seen.insert(l.clone()));
         self.lock().channel_logins = logins;
         self.channels_changed.notify_one();
     }
