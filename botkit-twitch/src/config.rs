@@ -9,9 +9,8 @@
 //! channels = ["somechannel"]
 //! # url = "ircs://irc.chat.twitch.tv:6697"   # default: wss://irc-ws.chat.twitch.tv:443
 //!
-//! [platform.eventsub]             # optional: EventSub beside IRC, see `eventsub::config`
-//! broadcaster_user_ids = ["1971641"]
-//! bot_user_id = "2914196"
+//! eventsub = true                 # optional: EventSub beside IRC, see `eventsub::config`;
+//!                                 # the ids of `channels` and `login` are looked up via Helix
 //! ```
 //!
 //! With an app's `client_id`, the bot uses the OAuth token `botkit twitch login` stored

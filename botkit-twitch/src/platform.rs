@@ -33,7 +33,13 @@
 //! `run`. Both publish the same normalized events; an event both deliver (a chat message,
 //! a deletion, a ban, a clear) is published once, whichever arrives first, by pairing
 //! them in a shared [`CrossSource`]. If EventSub stops for good (every subscription
-//! refused), `run` ends with that error rather than carry on half-configured.
+//! refused), `run` ends with that error rather than carry on half-configured. EventSub
+//! conditions take user ids; when the config gives none, the session looks up the ids of
+//! the platform's desired channels and of its `login` through Helix, and [`join`] /
+//! [`part`] hand it the new channel list for its next fresh session.
+//!
+//! [`join`]: TwitchPlatform::join
+//! [`part`]: TwitchPlatform::part
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -204,11 +210,27 @@ impl TwitchPlatform {
             ));
         }
         if config.eventsub.enabled {
-            // Fail at build time, not at the first connect, on missing ids or unknown types.
-            config
-                .eventsub
-                .desired()
+            // Fail at build time, not at the first connect, on what can never work: a bad
+            // URL or type, or an id that is neither in the config nor can be looked up.
+            let eventsub = &config.eventsub;
+            eventsub
+                .validate()
                 .map_err(|e| TwitchError::Config(e.to_string()))?;
+            if eventsub.broadcaster_user_ids.is_empty()
+                && config.channels.iter().all(|c| channel_name(c).is_empty())
+            {
+                return Err(TwitchError::Config(
+                    "EventSub has no channel to watch: list `channels` (their user ids are looked up through Helix) or set `broadcaster_user_ids` under [platform.eventsub]".to_owned(),
+                ));
+            }
+            if eventsub.bot_user_id.is_none()
+                && eventsub.needs_bot_user_id()
+                && config.login.as_deref().is_none_or(|l| l.trim().is_empty())
+            {
+                return Err(TwitchError::Config(
+                    "EventSub chat subscriptions need the bot's user id: set `login` (its id is looked up through Helix) or `bot_user_id` under [platform.eventsub]".to_owned(),
+                ));
+            }
         }
         let endpoint = Endpoint::parse(&config.url)?;
         // Twitch's two budgets: 100 per 30 s in all, of which at most 20 per 30 s (and one
@@ -287,7 +309,8 @@ impl TwitchPlatform {
 
     /// The same platform with the Helix side EventSub needs (e.g. the Helix client), used
     /// when the config turns EventSub on (`eventsub = true`); without this, `run` refuses
-    /// an EventSub config with an error saying so.
+    /// an EventSub config with an error saying so. Ids the config leaves out are looked
+    /// up through `api` from the platform's channels and `login`.
     #[must_use]
     pub fn with_eventsub(mut self, api: Arc<dyn EventSubApi>) -> Self {
         if !self.config.eventsub.enabled {
@@ -297,7 +320,12 @@ impl TwitchPlatform {
         match EventSubSession::new(&self.id, self.config.eventsub.clone(), api) {
             Ok(session) => {
                 let cross = Arc::new(CrossSource::new());
-                let session = session.with_cross_source(Arc::clone(&cross));
+                let mut session = session
+                    .with_cross_source(Arc::clone(&cross))
+                    .with_channel_logins(&self.channels());
+                if let Some(login) = &self.config.login {
+                    session = session.with_bot_login(login);
+                }
                 self.eventsub = Some((Arc::new(session), cross));
             }
             // `new` already checked the config, so this only logs what cannot happen.
@@ -326,25 +354,41 @@ impl TwitchPlatform {
         if channel.is_empty() {
             return;
         }
-        let mut shared = self.lock();
-        if shared.channels.insert(channel.clone())
-            && let Some(control) = &shared.control
         {
-            let _ = control.send(Control::Join(channel));
+            let mut shared = self.lock();
+            if !shared.channels.insert(channel.clone()) {
+                return;
+            }
+            if let Some(control) = &shared.control {
+                let _ = control.send(Control::Join(channel));
+            }
+        }
+        self.eventsub_follows_channels();
+    }
+
+    /// Hands the desired channels to EventSub, which looks up their ids (when the config
+    /// has no `broadcaster_user_ids`) and subscribes for them on its next fresh session.
+    fn eventsub_follows_channels(&self) {
+        if let Some(eventsub) = self.eventsub() {
+            eventsub.set_channel_logins(&self.channels());
         }
     }
 
     /// Removes a channel from the desired state and leaves it now if connected.
     pub fn part(&self, channel: &str) {
         let channel = channel_name(channel);
-        let mut shared = self.lock();
-        if shared.channels.remove(&channel) {
+        {
+            let mut shared = self.lock();
+            if !shared.channels.remove(&channel) {
+                return;
+            }
             shared.privileged.remove(&channel);
             self.limiter.set_channel_exempt(&channel, false);
             if let Some(control) = &shared.control {
                 let _ = control.send(Control::Part(channel));
             }
         }
+        self.eventsub_follows_channels();
     }
 
     /// The outgoing limiter shared with botkit's outgoing path.

@@ -10,7 +10,7 @@
 //! task waits on socket I/O, which would fire the welcome and keepalive deadlines in the
 //! middle of a loopback handshake. Timeouts are configured down to a second instead.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -55,6 +55,12 @@ struct FakeHelix {
     delay: Mutex<Duration>,
     in_flight: AtomicUsize,
     max_in_flight: AtomicUsize,
+    /// The users the fake knows, login to id.
+    users: Mutex<HashMap<String, String>>,
+    /// Every user id lookup, as the logins asked for.
+    lookups: Mutex<Vec<Vec<String>>>,
+    /// How many lookups fail as if Helix were unreachable before one succeeds.
+    lookup_failures: AtomicUsize,
 }
 
 impl FakeHelix {
@@ -66,6 +72,20 @@ impl FakeHelix {
             .unwrap()
             .extend(kinds.iter().map(|k| (*k).to_owned()));
         helix
+    }
+
+    fn knowing(users: &[(&str, &str)]) -> Self {
+        let helix = Self::default();
+        helix.users.lock().unwrap().extend(
+            users
+                .iter()
+                .map(|(login, id)| ((*login).to_owned(), (*id).to_owned())),
+        );
+        helix
+    }
+
+    fn lookups(&self) -> Vec<Vec<String>> {
+        self.lookups.lock().unwrap().clone()
     }
 
     fn requests(&self) -> Vec<SubscriptionRequest> {
@@ -124,6 +144,43 @@ impl EventSubApi for FakeHelix {
         created.kind = request.kind.clone();
         created.version = request.version.clone();
         Ok(created)
+    }
+
+    async fn delete_subscription(&self, _id: &str) -> Result<(), TwitchError> {
+        Ok(())
+    }
+
+    async fn user_ids(&self, logins: &[String]) -> Result<HashMap<String, String>, TwitchError> {
+        self.lookups.lock().unwrap().push(logins.to_vec());
+        let fail = self
+            .lookup_failures
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok();
+        if fail {
+            return Err(TwitchError::Connect {
+                url: "http://127.0.0.1:9/helix/users".to_owned(),
+                reason: "connection refused".to_owned(),
+            });
+        }
+        let users = self.users.lock().unwrap();
+        Ok(logins
+            .iter()
+            .filter_map(|login| Some((login.clone(), users.get(login)?.clone())))
+            .collect())
+    }
+}
+
+/// An `EventSubApi` that only creates subscriptions, as written before user id lookups
+/// existed: it keeps the trait's default `user_ids`.
+struct NoLookup;
+
+#[async_trait]
+impl EventSubApi for NoLookup {
+    async fn create_subscription(
+        &self,
+        _request: &SubscriptionRequest,
+    ) -> Result<CreatedSubscription, TwitchError> {
+        Err(TwitchError::Protocol("not used".to_owned()))
     }
 
     async fn delete_subscription(&self, _id: &str) -> Result<(), TwitchError> {
@@ -243,10 +300,19 @@ struct Running {
 }
 
 fn start(config: EventSubConfig, helix: FakeHelix) -> Running {
+    start_with(config, helix, |session| session)
+}
+
+/// `start`, with `setup` applied to the session first (e.g. the logins to look up).
+fn start_with(
+    config: EventSubConfig,
+    helix: FakeHelix,
+    setup: impl FnOnce(EventSubSession) -> EventSubSession,
+) -> Running {
     let helix = Arc::new(helix);
-    let session = Arc::new(
+    let session = Arc::new(setup(
         EventSubSession::new("main", config, Arc::clone(&helix) as Arc<dyn EventSubApi>).unwrap(),
-    );
+    ));
     let bus = Bus::default();
     let events = bus
         .subscribe(Subscription::to("platform.twitch.>"))
@@ -337,6 +403,10 @@ async fn welcome_creates_the_subscriptions_then_events_flow() {
         .helix
         .wait_requests(botkit_twitch::eventsub::DEFAULT_SUBSCRIPTIONS.len())
         .await;
+    assert!(
+        bot.helix.lookups().is_empty(),
+        "ids in the config are used as they are, with no lookup"
+    );
     let kinds: Vec<&str> = requests.iter().map(|r| r.kind.as_str()).collect();
     assert_eq!(kinds, botkit_twitch::eventsub::DEFAULT_SUBSCRIPTIONS);
     assert!(
@@ -930,7 +1000,401 @@ async fn the_platforms_helix_client_creates_the_subscriptions() {
         types.insert(body["type"].as_str().unwrap().to_owned());
     }
     assert!(types.contains("channel.chat.message"), "{types:?}");
+    assert!(
+        helix.requests_to("GET /helix/users").is_empty(),
+        "ids in the config need no lookup"
+    );
     let _ = stop.send(true);
     let result = tokio::time::timeout(WAIT, task).await.unwrap().unwrap();
     assert!(result.is_ok(), "{result:?}");
+}
+
+// ---- User ids looked up from logins --------------------------------------------------
+
+/// `config`, without ids: they are looked up from the channels and the bot's login.
+fn lookup_config(url: &str) -> EventSubConfig {
+    let mut config = config(url);
+    config.broadcaster_user_ids.clear();
+    config.bot_user_id = None;
+    config
+}
+
+fn logins(all: &[&str]) -> Vec<String> {
+    all.iter().map(|l| (*l).to_owned()).collect()
+}
+
+#[tokio::test]
+async fn logins_are_looked_up_before_subscribing_and_again_after_a_reconnect() {
+    let server = FakeEventSub::start().await;
+    let n = botkit_twitch::eventsub::DEFAULT_SUBSCRIPTIONS.len();
+    let helix = FakeHelix::knowing(&[
+        ("streamer", BROADCASTER),
+        ("mybot", BOT),
+        ("newchannel", "5550001"),
+    ]);
+    let bot = start_with(lookup_config(&server.url()), helix, |session| {
+        session
+            .with_channel_logins(&logins(&["#Streamer", "other", "streamer"]))
+            .with_bot_login("MyBot")
+    });
+    let mut conn = server.accept().await;
+    conn.welcome("s1", 10).await;
+    let requests = bot.helix.wait_requests(n).await;
+    assert_eq!(
+        bot.helix.lookups(),
+        vec![logins(&["streamer", "other", "mybot"])],
+        "each login once; `other` is unknown"
+    );
+    assert_eq!(requests[0].kind, "channel.chat.message");
+    assert_eq!(
+        requests[0].condition,
+        json!({"broadcaster_user_id": BROADCASTER, "user_id": BOT})
+    );
+    assert!(
+        requests
+            .iter()
+            .all(|r| r.condition["broadcaster_user_id"] == BROADCASTER)
+    );
+
+    // A channel joined since: the next fresh session looks it up and subscribes for it.
+    bot.session
+        .set_channel_logins(&logins(&["streamer", "newchannel"]));
+    conn.close(4000, "internal server error").await;
+    let mut conn = server.accept().await;
+    conn.welcome("s2", 10).await;
+    let requests = bot.helix.wait_requests(3 * n).await;
+    let lookups = bot.helix.lookups();
+    assert_eq!(lookups.len(), 2, "{lookups:?}");
+    assert_eq!(lookups[1], logins(&["streamer", "newchannel", "mybot"]));
+    let second: Vec<&SubscriptionRequest> =
+        requests.iter().filter(|r| r.session_id == "s2").collect();
+    assert_eq!(second.len(), 2 * n);
+    assert!(second.iter().any(|r| r.kind == "channel.chat.message"
+        && r.condition == json!({"broadcaster_user_id": "5550001", "user_id": BOT})));
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn the_looked_up_bot_id_marks_the_bots_own_messages() {
+    // The fixture's chatter (4145994) is the bot here, so its message is not published.
+    let server = FakeEventSub::start().await;
+    let helix = FakeHelix::knowing(&[("streamer", BROADCASTER), ("mybot", "4145994")]);
+    let mut bot = start_with(lookup_config(&server.url()), helix, |session| {
+        session
+            .with_channel_logins(&logins(&["streamer"]))
+            .with_bot_login("mybot")
+    });
+    let mut conn = server.accept().await;
+    conn.welcome("s1", 10).await;
+    bot.helix
+        .wait_requests(botkit_twitch::eventsub::DEFAULT_SUBSCRIPTIONS.len())
+        .await;
+    conn.send(&chat_message()).await;
+    let mut other = with_message_id(chat_message(), "frame-2");
+    other["payload"]["event"]["chatter_user_id"] = json!("999");
+    other["payload"]["event"]["message"]["text"] = json!("from someone else");
+    conn.send(&other).await;
+    let next = bot.next_data().await;
+    assert_eq!(next.payload.chat().unwrap().text, "from someone else");
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn an_unknown_login_is_reported_and_the_other_channels_carry_on() {
+    let server = FakeEventSub::start().await;
+    let n = botkit_twitch::eventsub::DEFAULT_SUBSCRIPTIONS.len();
+    let helix = FakeHelix::knowing(&[("streamer", BROADCASTER), ("mybot", BOT)]);
+    let mut bot = start_with(lookup_config(&server.url()), helix, |session| {
+        session
+            .with_channel_logins(&logins(&["streamer", "nosuchchannel"]))
+            .with_bot_login("mybot")
+    });
+    let unknown = bot.next_on("platform.twitch.eventsub.unknown_login").await;
+    match &unknown.payload {
+        Payload::Custom { data, .. } => {
+            assert_eq!(data["login"], "nosuchchannel");
+            let error = data["error"].as_str().unwrap();
+            assert!(
+                error.contains("nosuchchannel") && error.contains("spelling"),
+                "{error}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    let mut conn = server.accept().await;
+    conn.welcome("s1", 10).await;
+    bot.helix.wait_requests(n).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let requests = bot.helix.requests();
+    assert_eq!(requests.len(), n, "only the known channel is subscribed");
+    assert!(
+        requests
+            .iter()
+            .all(|r| r.condition["broadcaster_user_id"] == BROADCASTER)
+    );
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn an_unreachable_helix_is_retried_with_the_backoff() {
+    let server = FakeEventSub::start().await;
+    let helix = FakeHelix::knowing(&[("streamer", BROADCASTER), ("mybot", BOT)]);
+    helix.lookup_failures.store(2, Ordering::SeqCst);
+    let mut bot = start_with(lookup_config(&server.url()), helix, |session| {
+        session
+            .with_channel_logins(&logins(&["streamer"]))
+            .with_bot_login("mybot")
+    });
+    let down = bot.next_on("platform.twitch.eventsub.disconnected").await;
+    match &down.payload {
+        Payload::ConnectionDown { reason } => {
+            assert!(
+                reason.contains("looking up the user ids") && reason.contains("streamer"),
+                "{reason}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    let mut conn = server.accept().await;
+    conn.welcome("s1", 10).await;
+    let requests = bot
+        .helix
+        .wait_requests(botkit_twitch::eventsub::DEFAULT_SUBSCRIPTIONS.len())
+        .await;
+    assert_eq!(
+        requests[0].condition,
+        json!({"broadcaster_user_id": BROADCASTER, "user_id": BOT})
+    );
+    assert_eq!(
+        bot.helix.lookups().len(),
+        3,
+        "two failures, then the lookup"
+    );
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn an_api_without_lookups_stops_with_a_clear_error() {
+    let server = FakeEventSub::start().await;
+    let session = EventSubSession::new("main", lookup_config(&server.url()), Arc::new(NoLookup))
+        .unwrap()
+        .with_channel_logins(&logins(&["streamer"]))
+        .with_bot_login("mybot");
+    let (_stop, stop_rx) = watch::channel(false);
+    let ctx = PlatformContext::new(Bus::default(), "twitch", "main", stop_rx);
+    let err = tokio::time::timeout(WAIT, session.run(&ctx))
+        .await
+        .unwrap()
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("cannot look up user ids; set broadcaster_user_ids and bot_user_id"),
+        "{err}"
+    );
+    assert!(
+        !server.connects_within(Duration::from_millis(200)).await,
+        "nothing to subscribe with, so no connection"
+    );
+}
+
+#[test]
+fn the_platform_rejects_only_an_eventsub_config_that_can_never_work() {
+    let config = |channels: &[&str], login: Option<&str>| {
+        let section =
+            botkit::config::PlatformSection::new("twitch", "main").with_field("eventsub", true);
+        let mut twitch = TwitchConfig::from_section(&section).unwrap();
+        twitch.channels = logins(channels);
+        twitch.login = login.map(str::to_owned);
+        twitch.token = login.map(|_| botkit::Secret::new("oauth:sekrit"));
+        twitch
+    };
+    let err = TwitchPlatform::new("main", config(&[], Some("mybot")))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("no channel") && err.contains("broadcaster_user_ids"),
+        "{err}"
+    );
+    let err = TwitchPlatform::new("main", config(&["streamer"], None))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("`login`") && err.contains("bot_user_id"),
+        "{err}"
+    );
+    assert!(
+        TwitchPlatform::new("main", config(&["streamer"], Some("mybot"))).is_ok(),
+        "channels and a login are enough"
+    );
+}
+
+/// `eventsub = true` with channels and a login, nothing else: the platform's Helix
+/// client looks the ids up (`GET /helix/users?login=…`) and the subscriptions carry them.
+#[tokio::test]
+async fn eventsub_true_alone_looks_the_ids_up_through_helix() {
+    let helix = support::Fake::start(|r| match r.route().as_str() {
+        "GET /helix/users" => {
+            let known = [("streamer", BROADCASTER), ("mybot", BOT)];
+            let data: Vec<Value> = r
+                .query
+                .split('&')
+                .filter_map(|pair| pair.strip_prefix("login="))
+                .filter_map(|login| known.iter().find(|(k, _)| *k == login))
+                .map(|(login, id)| json!({"id": id, "login": login, "display_name": login}))
+                .collect();
+            support::Reply::json(200, &json!({ "data": data }))
+        }
+        "POST /helix/eventsub/subscriptions" => support::Reply::json(
+            202,
+            &support::example("create_subscription_websocket.twitch-cli.json")["response"],
+        ),
+        _ => support::Reply::empty(404),
+    });
+    let irc = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let eventsub = FakeEventSub::start().await;
+    let section = botkit::config::PlatformSection::new("twitch", "main")
+        .with_field("url", format!("irc://{}", irc.local_addr().unwrap()))
+        .with_field("login", "MyBot")
+        .with_field("token", "oauth:sekrit")
+        .with_field("client_id", "the-client-id")
+        .with_field("channels", vec!["streamer"])
+        .with_field("eventsub", true)
+        .with_field("helix_url", helix.url("/helix"));
+    let mut twitch = TwitchConfig::from_section(&section).unwrap();
+    assert!(
+        twitch.eventsub.broadcaster_user_ids.is_empty() && twitch.eventsub.bot_user_id.is_none()
+    );
+    twitch.eventsub.url = eventsub.url();
+    let platform = Arc::new(TwitchPlatform::new("main", twitch).unwrap());
+    let (stop, stop_rx) = watch::channel(false);
+    let ctx = PlatformContext::new(Bus::default(), "twitch", "main", stop_rx);
+    let task = tokio::spawn({
+        let platform = Arc::clone(&platform);
+        async move { platform.run(ctx).await }
+    });
+    let _irc = irc_login(&irc).await;
+    let mut es = eventsub.accept().await;
+    es.welcome("welcomed-session", 10).await;
+    let wanted = botkit_twitch::eventsub::DEFAULT_SUBSCRIPTIONS.len();
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let requests = loop {
+        let requests = helix.requests_to("POST /helix/eventsub/subscriptions");
+        if requests.len() >= wanted || tokio::time::Instant::now() > deadline {
+            break requests;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(requests.len(), wanted, "one request per subscription type");
+    let lookups = helix.requests_to("GET /helix/users");
+    assert_eq!(lookups.len(), 1, "one request for both logins");
+    assert_eq!(lookups[0].header("client-id"), Some("the-client-id"));
+    assert!(
+        lookups[0].query.contains("login=streamer") && lookups[0].query.contains("login=mybot"),
+        "{}",
+        lookups[0].query
+    );
+    for request in &requests {
+        let body = request.json();
+        assert_eq!(
+            body["condition"]["broadcaster_user_id"], BROADCASTER,
+            "{body}"
+        );
+        if body["type"] == "channel.chat.message" {
+            assert_eq!(body["condition"]["user_id"], BOT, "{body}");
+        }
+    }
+    let _ = stop.send(true);
+    let result = tokio::time::timeout(WAIT, task).await.unwrap().unwrap();
+    assert!(result.is_ok(), "{result:?}");
+}
+
+#[tokio::test]
+async fn a_revocation_holds_when_the_ids_are_looked_up_again() {
+    let server = FakeEventSub::start().await;
+    let n = botkit_twitch::eventsub::DEFAULT_SUBSCRIPTIONS.len();
+    let helix = FakeHelix::knowing(&[("streamer", BROADCASTER), ("mybot", BOT)]);
+    let mut bot = start_with(lookup_config(&server.url()), helix, |session| {
+        session
+            .with_channel_logins(&logins(&["streamer"]))
+            .with_bot_login("mybot")
+    });
+    let mut first = server.accept().await;
+    first.welcome("s1", 10).await;
+    bot.helix.wait_requests(n).await;
+    let mut revocation = fixture("revocation.json");
+    revocation["metadata"]["subscription_type"] = json!("channel.ban");
+    revocation["payload"]["subscription"]["type"] = json!("channel.ban");
+    revocation["payload"]["subscription"]["condition"] =
+        json!({ "broadcaster_user_id": BROADCASTER });
+    first.send(&revocation).await;
+    bot.next_on("platform.twitch.eventsub.revoked").await;
+
+    first.close(4006, "network error").await;
+    let mut second = server.accept().await;
+    second.welcome("s2", 10).await;
+    bot.helix.wait_requests(n + n - 1).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let requests = bot.helix.requests();
+    assert_eq!(bot.helix.lookups().len(), 2, "looked up again");
+    let again: Vec<&str> = requests[n..].iter().map(|r| r.kind.as_str()).collect();
+    assert_eq!(again.len(), n - 1);
+    assert!(!again.contains(&"channel.ban"), "{again:?}");
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn with_no_known_channel_the_session_waits_for_one_to_be_joined() {
+    let server = FakeEventSub::start().await;
+    let helix = FakeHelix::knowing(&[("streamer", BROADCASTER), ("mybot", BOT)]);
+    let mut bot = start_with(lookup_config(&server.url()), helix, |session| {
+        session
+            .with_channel_logins(&logins(&["nosuchchannel"]))
+            .with_bot_login("mybot")
+    });
+    bot.next_on("platform.twitch.eventsub.unknown_login").await;
+    assert!(
+        !server.connects_within(Duration::from_millis(300)).await,
+        "nothing to subscribe for yet"
+    );
+    assert!(
+        !bot.task.is_finished(),
+        "the session waits, it does not stop"
+    );
+
+    bot.session
+        .set_channel_logins(&logins(&["nosuchchannel", "streamer"]));
+    let mut conn = server.accept().await;
+    conn.welcome("s1", 10).await;
+    let requests = bot
+        .helix
+        .wait_requests(botkit_twitch::eventsub::DEFAULT_SUBSCRIPTIONS.len())
+        .await;
+    assert!(
+        requests
+            .iter()
+            .all(|r| r.condition["broadcaster_user_id"] == BROADCASTER)
+    );
+    bot.stop().await;
+}
+
+#[test]
+fn the_platforms_join_and_part_reach_eventsub() {
+    let section =
+        botkit::config::PlatformSection::new("twitch", "main").with_field("eventsub", true);
+    let mut twitch = TwitchConfig::from_section(&section).unwrap();
+    twitch.login = Some("mybot".to_owned());
+    twitch.token = Some(botkit::Secret::new("oauth:sekrit"));
+    twitch.channels = logins(&["#Streamer"]);
+    let platform = TwitchPlatform::new("main", twitch)
+        .unwrap()
+        .with_eventsub(Arc::new(FakeHelix::default()));
+    let eventsub = Arc::clone(platform.eventsub().expect("EventSub is on"));
+    assert_eq!(eventsub.channel_logins(), logins(&["streamer"]));
+    platform.join("#NewChannel");
+    assert_eq!(
+        eventsub.channel_logins(),
+        logins(&["newchannel", "streamer"])
+    );
+    platform.part("streamer");
+    assert_eq!(eventsub.channel_logins(), logins(&["newchannel"]));
 }

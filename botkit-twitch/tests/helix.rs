@@ -611,3 +611,47 @@ async fn chat_via_helix_returns_ids_and_reports_drops() {
         "{err}"
     );
 }
+
+/// EventSub's id lookup: many logins in one `GET /users` (up to 100 each), unknown ones
+/// left out, known ones from the cache afterwards.
+#[tokio::test]
+async fn user_ids_are_looked_up_in_batches_and_cached() {
+    let fake = Fake::start(|r| match r.route().as_str() {
+        "GET /helix/users" if r.query.contains("login=twitchdev") => {
+            Reply::json(200, &example("get_users.json"))
+        }
+        "GET /helix/users" => Reply::json(200, &json!({ "data": [] })),
+        _ => Reply::empty(404),
+    });
+    let client = helix(&fake, "oauth:tok3n");
+    let ids = client
+        .user_ids(&["#TwitchDev".to_owned(), "nosuchuser".to_owned()])
+        .await
+        .unwrap();
+    assert_eq!(ids.len(), 1, "{ids:?}");
+    assert_eq!(ids["twitchdev"], "141981764");
+    let requests = fake.requests_to("GET /helix/users");
+    assert_eq!(requests.len(), 1);
+    assert_eq!(requests[0].query, "login=twitchdev&login=nosuchuser");
+
+    let ids = client.user_ids(&["twitchdev".to_owned()]).await.unwrap();
+    assert_eq!(ids["twitchdev"], "141981764");
+    assert_eq!(fake.requests().len(), 1, "served from the cache");
+
+    let many: Vec<String> = (0..250).map(|i| format!("user{i}")).collect();
+    assert!(client.user_ids(&many).await.unwrap().is_empty());
+    assert_eq!(fake.requests().len(), 1 + 3, "100 logins a request");
+}
+
+#[tokio::test]
+async fn an_unreachable_helix_is_a_transient_lookup_error() {
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let client = HelixClient::new(CLIENT_ID, Arc::new(StaticToken::new(&Secret::new("t"))))
+        .with_base_url(&format!("http://127.0.0.1:{port}/helix"))
+        .with_http_client(test_http());
+    let err = client.user_ids(&["streamer".to_owned()]).await.unwrap_err();
+    assert!(err.is_transient(), "{err:?}");
+}

@@ -1,8 +1,11 @@
-//! What an EventSub session needs from Helix: creating and deleting its subscriptions.
+//! What an EventSub session needs from Helix: creating and deleting its subscriptions,
+//! and turning logins into the numeric user ids their conditions take.
 //!
 //! The WebSocket session and the Helix client live in separate modules; this trait is the
 //! seam between them. [`crate::helix::HelixClient`] implements it for real traffic, and a
 //! test can implement it to watch which subscriptions a session asks for.
+
+use std::collections::HashMap;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -40,6 +43,10 @@ pub struct CreatedSubscription {
     pub cost: u64,
 }
 
+/// What the default [`EventSubApi::user_ids`] answers.
+pub const NO_USER_LOOKUP: &str =
+    "this EventSubApi cannot look up user ids; set broadcaster_user_ids and bot_user_id";
+
 /// Creates and deletes EventSub subscriptions for a WebSocket session.
 #[async_trait]
 pub trait EventSubApi: Send + Sync + 'static {
@@ -51,4 +58,17 @@ pub trait EventSubApi: Send + Sync + 'static {
 
     /// Deletes a subscription by id (Helix answers 204).
     async fn delete_subscription(&self, id: &str) -> Result<(), TwitchError>;
+
+    /// The user ids of `logins` (lower case, without `#`), as a map from login to id. A
+    /// login Twitch does not know is simply missing from the map; an error means the
+    /// lookup itself failed (e.g. Helix unreachable, which [`TwitchError::is_transient`]
+    /// tells apart from a refusal).
+    ///
+    /// Only called when the config leaves out `broadcaster_user_ids` or `bot_user_id`.
+    /// The default refuses, so an implementation that only creates subscriptions keeps
+    /// working with explicit ids.
+    async fn user_ids(&self, logins: &[String]) -> Result<HashMap<String, String>, TwitchError> {
+        let _ = logins;
+        Err(TwitchError::Config(NO_USER_LOOKUP.to_owned()))
+    }
 }

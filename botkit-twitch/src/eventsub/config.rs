@@ -9,13 +9,16 @@
 //! channels = ["somechannel"]
 //!
 //! [platform.eventsub]                 # or just `eventsub = true` with every default
-//! broadcaster_user_ids = ["1971641"]  # the channels' numeric user ids
-//! bot_user_id = "2914196"             # the bot account's numeric user id
+//! # broadcaster_user_ids = ["1971641"]  # default: the ids of `channels`, via Helix
+//! # bot_user_id = "2914196"             # default: the id of `login`, via Helix
 //! # subscriptions = ["channel.chat.message", "channel.chat.message_delete", …]
 //! ```
 //!
-//! The ids are in the config because EventSub conditions take numeric ids, not logins;
-//! a Helix user lookup can fill them in later. The subscriptions are *desired state*:
+//! EventSub conditions take numeric ids, not logins. Both id keys may be left out (just
+//! `eventsub = true`): the session then looks the ids up through Helix from the
+//! platform's `channels` and `login` before it subscribes, and again before every fresh
+//! session, so channels joined since are covered. Ids given in the config are used as
+//! they are, with no lookup. The subscriptions are *desired state*:
 //! every fresh session creates them again, a `session_reconnect` hand-over keeps them,
 //! and a revocation removes one for the rest of the run.
 
@@ -66,9 +69,11 @@ pub struct EventSubConfig {
     pub enabled: bool,
     /// The WebSocket URL (`wss://`, or `ws://127.0.0.1:…` for tests).
     pub url: String,
-    /// Numeric user ids of the channels to watch.
+    /// Numeric user ids of the channels to watch; empty: the platform's channels, their
+    /// ids looked up through Helix.
     pub broadcaster_user_ids: Vec<String>,
-    /// Numeric user id of the bot account (the `user_id` of chat subscriptions).
+    /// Numeric user id of the bot account (the `user_id` of chat subscriptions); `None`:
+    /// the id of the platform's `login`, looked up through Helix.
     pub bot_user_id: Option<String>,
     /// Subscription types to create (default: [`DEFAULT_SUBSCRIPTIONS`]).
     pub subscriptions: Vec<String>,
@@ -144,47 +149,97 @@ impl EventSubConfig {
         }
     }
 
-    /// The subscriptions to hold: one per type and broadcaster.
-    pub fn desired(&self) -> Result<Vec<SubscriptionSpec>, EventSubError> {
+    /// Checks what does not depend on the user ids: the URL and the subscription types.
+    pub fn validate(&self) -> Result<(), EventSubError> {
         if !self.url.starts_with("wss://") && !self.url.starts_with("ws://") {
             return Err(EventSubError::Config(format!(
                 "url `{}` must start with wss:// (or ws:// for a local test server)",
                 self.url
             )));
         }
+        for kind in &self.subscriptions {
+            known(kind)?;
+        }
+        Ok(())
+    }
+
+    /// Whether a subscription type asked for names the bot in its condition.
+    pub fn needs_bot_user_id(&self) -> bool {
+        self.subscriptions
+            .iter()
+            .any(|kind| known(kind).is_ok_and(|(_, needs_bot)| needs_bot))
+    }
+
+    /// Whether some id is missing from the config and must be looked up through Helix
+    /// (the channels' ids when `broadcaster_user_ids` is empty, the bot's when
+    /// `bot_user_id` is missing and a subscription needs it).
+    pub fn needs_lookup(&self) -> bool {
+        self.broadcaster_user_ids.is_empty()
+            || (self.bot_user_id.is_none() && self.needs_bot_user_id())
+    }
+
+    /// The subscriptions to hold: one per type and broadcaster, from the config's ids.
+    pub fn desired(&self) -> Result<Vec<SubscriptionSpec>, EventSubError> {
+        self.validate()?;
         if self.broadcaster_user_ids.is_empty() {
             return Err(EventSubError::Config(
                 "`broadcaster_user_ids` is empty; list the numeric user ids of the channels to watch".to_owned(),
             ));
         }
+        if self.bot_user_id.is_none()
+            && let Some(kind) = self
+                .subscriptions
+                .iter()
+                .find(|kind| known(kind).is_ok_and(|(_, needs_bot)| needs_bot))
+        {
+            return Err(EventSubError::Config(format!(
+                "`{kind}` needs `bot_user_id`, the bot account's numeric user id"
+            )));
+        }
+        self.specs_for(&self.broadcaster_user_ids, self.bot_user_id.as_deref())
+    }
+
+    /// The subscriptions for these broadcaster ids and bot id (e.g. looked up through
+    /// Helix). Without a bot id, the types whose condition names the bot are left out:
+    /// the caller reports why.
+    pub fn specs_for(
+        &self,
+        broadcaster_user_ids: &[String],
+        bot_user_id: Option<&str>,
+    ) -> Result<Vec<SubscriptionSpec>, EventSubError> {
         let mut out = Vec::new();
         for kind in &self.subscriptions {
-            let Some((_, version, needs_bot)) = KNOWN.iter().find(|(k, ..)| k == kind) else {
-                let known: Vec<&str> = KNOWN.iter().map(|(k, ..)| *k).collect();
-                return Err(EventSubError::Config(format!(
-                    "unknown subscription type `{kind}`; supported: {}",
-                    known.join(", ")
-                )));
-            };
-            for broadcaster in &self.broadcaster_user_ids {
-                let condition = if *needs_bot {
-                    let bot = self.bot_user_id.as_deref().ok_or_else(|| {
-                        EventSubError::Config(format!(
-                            "`{kind}` needs `bot_user_id`, the bot account's numeric user id"
-                        ))
-                    })?;
-                    json!({"broadcaster_user_id": broadcaster, "user_id": bot})
-                } else {
-                    json!({ "broadcaster_user_id": broadcaster })
+            let (version, needs_bot) = known(kind)?;
+            for broadcaster in broadcaster_user_ids {
+                let condition = match (needs_bot, bot_user_id) {
+                    (true, Some(bot)) => {
+                        json!({"broadcaster_user_id": broadcaster, "user_id": bot})
+                    }
+                    (true, None) => continue,
+                    (false, _) => json!({ "broadcaster_user_id": broadcaster }),
                 };
                 out.push(SubscriptionSpec {
                     kind: kind.clone(),
-                    version: (*version).to_owned(),
+                    version: version.to_owned(),
                     condition,
                 });
             }
         }
         Ok(out)
+    }
+}
+
+/// The version of subscription type `kind` and whether its condition names the bot.
+fn known(kind: &str) -> Result<(&'static str, bool), EventSubError> {
+    match KNOWN.iter().find(|(k, ..)| *k == kind) {
+        Some((_, version, needs_bot)) => Ok((version, *needs_bot)),
+        None => {
+            let known: Vec<&str> = KNOWN.iter().map(|(k, ..)| *k).collect();
+            Err(EventSubError::Config(format!(
+                "unknown subscription type `{kind}`; supported: {}",
+                known.join(", ")
+            )))
+        }
     }
 }
 
@@ -294,5 +349,48 @@ mod tests {
                 .to_string()
                 .contains("broadcaster_user_ids")
         );
+    }
+
+    #[test]
+    fn missing_ids_ask_for_a_lookup_and_explicit_ones_do_not() {
+        assert!(!EventSubConfig::enabled(&["1"], "2").needs_lookup());
+        let mut c = EventSubConfig::enabled(&[], "2");
+        assert!(c.needs_lookup(), "no broadcaster ids");
+        c.broadcaster_user_ids = vec!["1".into()];
+        c.bot_user_id = None;
+        assert!(c.needs_lookup(), "chat types need the bot's id");
+        c.subscriptions = vec!["channel.ban".into(), "channel.cheer".into()];
+        assert!(!c.needs_lookup(), "these types never name the bot");
+        assert!(!c.needs_bot_user_id());
+    }
+
+    #[test]
+    fn specs_from_looked_up_ids_leave_out_what_needs_a_missing_bot_id() {
+        let c = EventSubConfig::default();
+        let ids = vec!["10".to_owned(), "20".to_owned()];
+        let all = c.specs_for(&ids, Some("2")).unwrap();
+        assert_eq!(all.len(), 2 * DEFAULT_SUBSCRIPTIONS.len());
+        assert_eq!(
+            all[1].condition,
+            json!({"broadcaster_user_id": "20", "user_id": "2"})
+        );
+        let without_bot = c.specs_for(&ids, None).unwrap();
+        let kinds: Vec<&str> = without_bot.iter().map(|s| s.kind.as_str()).collect();
+        assert_eq!(
+            kinds,
+            [
+                "channel.ban",
+                "channel.ban",
+                "channel.unban",
+                "channel.unban",
+                "channel.cheer",
+                "channel.cheer"
+            ]
+        );
+        let bad = EventSubConfig {
+            url: "http://example".into(),
+            ..EventSubConfig::default()
+        };
+        assert!(bad.validate().unwrap_err().to_string().contains("wss://"));
     }
 }

@@ -166,6 +166,12 @@ pub enum EventSubError {
         "Twitch refused every EventSub subscription ({0}); check the token's scopes (user:read:chat, channel:moderate, bits:read) and the user ids under [platform.eventsub]"
     )]
     SubscriptionsRefused(String),
+    /// Looking up user ids through Helix failed for a reason that may pass (Helix
+    /// unreachable, rate-limited, a 5xx); retried after the backoff delay.
+    #[error(
+        "looking up the user ids for EventSub through Helix failed: {0}; retrying after a delay"
+    )]
+    Lookup(String),
     /// The EventSub configuration is unusable.
     #[error("invalid EventSub configuration: {0}")]
     Config(String),
@@ -180,7 +186,8 @@ impl EventSubError {
             Self::Connect { .. }
             | Self::NoWelcome(_)
             | Self::SubscribeTimeout(_)
-            | Self::SubscriptionsFailed(_) => Reaction::ReconnectWithBackoff,
+            | Self::SubscriptionsFailed(_)
+            | Self::Lookup(_) => Reaction::ReconnectWithBackoff,
             Self::SubscriptionsRefused(_) | Self::Config(_) => Reaction::Stop,
         }
     }

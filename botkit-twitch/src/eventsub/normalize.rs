@@ -163,6 +163,11 @@ impl EventSubNormalizer {
         }
     }
 
+    /// Sets the bot's user id (once looked up), which marks its own messages.
+    pub fn set_bot_user_id(&mut self, bot_user_id: &str) {
+        self.bot_user_id = Some(Arc::from(bot_user_id));
+    }
+
     fn source(&self, channel: Option<&str>) -> Source {
         let channel = channel.map(str::to_ascii_lowercase);
         Source::new(PLATFORM, &self.instance, channel.as_deref())

@@ -9,6 +9,13 @@
 //! - **Desired state is data.** The subscription list lives in the session, apart from
 //!   any connection, and is replayed after every fresh connection. A revocation removes
 //!   its subscription from the list for good.
+//! - **Ids from logins.** When the config leaves out `broadcaster_user_ids` or
+//!   `bot_user_id`, the ids of the platform's channels and bot login are looked up through
+//!   [`EventSubApi::user_ids`] before every fresh connection (so channels joined since are
+//!   covered), and the list is rebuilt from them. A login Twitch does not know is
+//!   reported (`eventsub.unknown_login`) and left out; a failed lookup is retried with the
+//!   reconnect backoff like a lost connection. With no channel whose id is known, the
+//!   session waits for the platform to join one rather than stop.
 //! - **`session_reconnect` is a hand-over, not a reconnect.** The new socket is opened
 //!   at `reconnect_url` while the old one is still read; once the new welcome arrives the
 //!   old one is closed and nothing is subscribed again (subscriptions move with the
@@ -22,7 +29,7 @@
 //! loop reconnects with botkit's [`Backoff`] (the first retry of a "reconnect now" cause
 //! is immediate) and stops only when every subscription is refused for good.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
@@ -47,6 +54,12 @@ use crate::normalize::PLATFORM;
 
 struct State {
     desired: Vec<SubscriptionSpec>,
+    /// Subscriptions Twitch revoked, kept out of every rebuilt list.
+    revoked: Vec<SubscriptionSpec>,
+    /// Channel logins whose ids are looked up when the config has no broadcaster ids.
+    channel_logins: Vec<String>,
+    /// Logins already reported as unknown (reported once, not on every reconnect).
+    unknown: HashSet<String>,
     active: HashMap<String, SubscriptionSpec>,
     session_id: Option<String>,
     seen: RecentIds,
@@ -58,7 +71,11 @@ pub struct EventSubSession {
     instance: String,
     config: EventSubConfig,
     api: Arc<dyn EventSubApi>,
-    normalizer: EventSubNormalizer,
+    normalizer: Mutex<EventSubNormalizer>,
+    /// Woken when the platform's channels change, for a session waiting for a channel.
+    channels_changed: tokio::sync::Notify,
+    /// The bot's login, whose id is looked up when the config has no `bot_user_id`.
+    bot_login: Option<String>,
     cross: Option<Arc<CrossSource>>,
     state: Mutex<State>,
 }
@@ -89,29 +106,48 @@ enum Control {
     Reconnect(String),
 }
 
+fn login_name(login: &str) -> String {
+    login
+        .trim()
+        .trim_start_matches(['#', '@'])
+        .to_ascii_lowercase()
+}
+
 fn secs(n: u64) -> Duration {
     Duration::from_secs(n.max(1))
 }
 
 impl EventSubSession {
     /// A session for platform instance `instance`, creating subscriptions through `api`.
-    /// Fails when the config's subscriptions cannot be built (missing ids, unknown types).
+    /// Fails when the config is invalid (bad URL, unknown types). Ids the config leaves
+    /// out are looked up through `api` from [`EventSubSession::with_channel_logins`] and
+    /// [`EventSubSession::with_bot_login`] when the session runs.
     pub fn new(
         instance: &str,
         config: EventSubConfig,
         api: Arc<dyn EventSubApi>,
     ) -> Result<Self, EventSubError> {
-        let desired = config.desired()?;
+        let desired = if config.needs_lookup() {
+            config.validate()?;
+            Vec::new()
+        } else {
+            config.desired()?
+        };
         let normalizer = EventSubNormalizer::new(instance, config.bot_user_id.as_deref());
         let seen = RecentIds::new(config.dedupe_capacity);
         Ok(Self {
             instance: instance.to_owned(),
             config,
             api,
-            normalizer,
+            normalizer: Mutex::new(normalizer),
+            channels_changed: tokio::sync::Notify::new(),
+            bot_login: None,
             cross: None,
             state: Mutex::new(State {
                 desired,
+                revoked: Vec::new(),
+                channel_logins: Vec::new(),
+                unknown: HashSet::new(),
                 active: HashMap::new(),
                 session_id: None,
                 seen,
@@ -128,13 +164,47 @@ impl EventSubSession {
         self
     }
 
+    /// The same session, watching these channels (logins) when the config has no
+    /// `broadcaster_user_ids`.
+    #[must_use]
+    pub fn with_channel_logins(self, logins: &[String]) -> Self {
+        self.set_channel_logins(logins);
+        self
+    }
+
+    /// The same session, looking up the id of the bot's `login` when the config has no
+    /// `bot_user_id`.
+    #[must_use]
+    pub fn with_bot_login(mut self, login: &str) -> Self {
+        let login = login_name(login);
+        self.bot_login = (!login.is_empty()).then_some(login);
+        self
+    }
+
+    /// Replaces the channels watched when the config has no `broadcaster_user_ids` (the
+    /// platform's desired channels); the next fresh connection subscribes for them.
+    pub fn set_channel_logins(&self, logins: &[String]) {
+        let mut logins: Vec<String> = logins.iter().map(|l| login_name(l)).collect();
+        let mut seen = HashSet::new();
+        logins.retain(|l| !l.is_empty() && seen.insert(l.clone()));
+        self.lock().channel_logins = logins;
+        self.channels_changed.notify_one();
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// The subscriptions the session holds on to (desired state).
+    /// The subscriptions the session holds on to (desired state). With ids to look up,
+    /// empty until the first lookup, then rebuilt before every fresh connection.
     pub fn desired(&self) -> Vec<SubscriptionSpec> {
         self.lock().desired.clone()
+    }
+
+    /// The channel logins whose ids are looked up when the config has no
+    /// `broadcaster_user_ids` (lower case, without `#`).
+    pub fn channel_logins(&self) -> Vec<String> {
+        self.lock().channel_logins.clone()
     }
 
     /// How many subscriptions Twitch accepted for the current session.
@@ -187,13 +257,42 @@ impl EventSubSession {
                 self.set_health(Health::Down("stopped".to_owned()));
                 return Ok(());
             }
-            if self.lock().desired.is_empty() {
-                tracing::warn!(platform = %self.instance, "no EventSub subscription left to hold (all revoked); the EventSub session stops");
+            let resolved = if self.config.needs_lookup() {
+                tokio::select! {
+                    resolved = self.resolve(ctx) => resolved,
+                    _ = ctx.shutdown_requested() => {
+                        self.set_health(Health::Down("stopped".to_owned()));
+                        return Ok(());
+                    }
+                }
+            } else {
+                Ok(true)
+            };
+            if let Ok(false) = resolved {
+                // No channel with a known id (none left, or all unknown): nothing to
+                // subscribe for until the platform joins one, so wait for that.
+                let why =
+                    "no channel whose user id is known; EventSub waits for a channel to be joined";
+                tracing::warn!(platform = %self.instance, "{why}");
+                self.set_health(Health::Degraded(why.to_owned()));
+                tokio::select! {
+                    _ = self.channels_changed.notified() => continue,
+                    _ = ctx.shutdown_requested() => {
+                        self.set_health(Health::Down("stopped".to_owned()));
+                        return Ok(());
+                    }
+                }
+            }
+            if resolved.is_ok() && self.lock().desired.is_empty() {
+                tracing::warn!(platform = %self.instance, "no EventSub subscription left to hold (all revoked, or no channel whose id is known); the EventSub session stops");
                 self.set_health(Health::Down("no subscriptions left".to_owned()));
                 return Ok(());
             }
             let mut healthy = false;
-            let result = self.connection(ctx, fast, &mut healthy).await;
+            let result = match resolved {
+                Ok(_) => self.connection(ctx, fast, &mut healthy).await,
+                Err(e) => Err(e),
+            };
             {
                 let mut state = self.lock();
                 state.session_id = None;
@@ -261,6 +360,95 @@ impl EventSubSession {
                 }
             }
         }
+    }
+
+    /// Looks up the ids the config leaves out and rebuilds the desired subscriptions from
+    /// them. Unknown logins are reported and left out; a lookup that may pass later is a
+    /// [`EventSubError::Lookup`], one that cannot (e.g. an API without lookups) a
+    /// [`EventSubError::Config`].
+    ///
+    /// `Ok(false)` when no channel has a known id (nothing to subscribe for yet).
+    async fn resolve(&self, ctx: &PlatformContext) -> Result<bool, EventSubError> {
+        let channels = if self.config.broadcaster_user_ids.is_empty() {
+            self.lock().channel_logins.clone()
+        } else {
+            Vec::new()
+        };
+        let bot_login = match &self.config.bot_user_id {
+            None if self.config.needs_bot_user_id() => self.bot_login.clone(),
+            _ => None,
+        };
+        let mut logins = channels.clone();
+        if let Some(bot) = &bot_login
+            && !logins.contains(bot)
+        {
+            logins.push(bot.clone());
+        }
+        let ids = if logins.is_empty() {
+            HashMap::new()
+        } else {
+            match self.api.user_ids(&logins).await {
+                Ok(ids) => ids,
+                Err(e) if e.is_transient() => {
+                    return Err(EventSubError::Lookup(format!(
+                        "{} ({e})",
+                        logins.join(", ")
+                    )));
+                }
+                Err(e) => {
+                    return Err(EventSubError::Config(format!(
+                        "looking up the user ids of {} failed: {e}",
+                        logins.join(", ")
+                    )));
+                }
+            }
+        };
+        for login in &logins {
+            if !ids.contains_key(login) && self.lock().unknown.insert(login.clone()) {
+                let role = if bot_login.as_ref() == Some(login) {
+                    "the bot's `login`"
+                } else {
+                    "a channel"
+                };
+                let error = format!(
+                    "Twitch knows no user `{login}` ({role}); its EventSub subscriptions are left out: check the spelling, or set the numeric ids under [platform.eventsub]"
+                );
+                tracing::error!(platform = %self.instance, %login, "{error}");
+                self.emit(
+                    ctx,
+                    "eventsub.unknown_login",
+                    Payload::Custom {
+                        kind: "eventsub.unknown_login".to_owned(),
+                        data: json!({ "login": login, "error": error }),
+                    },
+                    None,
+                );
+            }
+        }
+        let broadcasters: Vec<String> = if self.config.broadcaster_user_ids.is_empty() {
+            channels
+                .iter()
+                .filter_map(|login| ids.get(login).cloned())
+                .collect()
+        } else {
+            self.config.broadcaster_user_ids.clone()
+        };
+        let bot = match &self.config.bot_user_id {
+            Some(id) => Some(id.clone()),
+            None => bot_login.as_ref().and_then(|login| ids.get(login).cloned()),
+        };
+        if let Some(bot) = &bot {
+            self.normalizer
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .set_bot_user_id(bot);
+        }
+        let mut specs = self.config.specs_for(&broadcasters, bot.as_deref())?;
+        let mut state = self.lock();
+        specs.retain(|spec| !state.revoked.contains(spec));
+        tracing::debug!(platform = %self.instance, channels = broadcasters.len(), subscriptions = specs.len(), "EventSub ids looked up");
+        state.desired = specs;
+        Ok(!broadcasters.is_empty())
     }
 
     /// Waits for the welcome on a fresh socket; other frames before it are skipped.
@@ -515,13 +703,12 @@ impl EventSubSession {
                     return None;
                 }
                 let received = botkit::event::now_millis();
-                match self.normalizer.notification(
-                    &frame.metadata,
-                    subscription,
-                    event,
-                    &frame.raw,
-                    received,
-                ) {
+                let normalized = self
+                    .normalizer
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .notification(&frame.metadata, subscription, event, &frame.raw, received);
+                match normalized {
                     Ok(event) => {
                         let admitted = self
                             .cross
@@ -561,6 +748,11 @@ impl EventSubSession {
                 !(spec.kind == subscription.kind
                     && spec.version == subscription.version
                     && spec.condition == subscription.condition)
+            });
+            state.revoked.push(SubscriptionSpec {
+                kind: subscription.kind.clone(),
+                version: subscription.version.clone(),
+                condition: subscription.condition.clone(),
             });
         }
         tracing::warn!(platform = %self.instance, subscription_type = %subscription.kind, status = %subscription.status, "Twitch revoked an EventSub subscription; it will not be created again");

@@ -2,7 +2,10 @@
 //!
 //! WebSocket subscriptions need a user token, which is what this client carries; the
 //! transport object is built here so the session only names the type, the version, the
-//! condition and its session id.
+//! condition and its session id. User ids come from the client's cached `GET /users`
+//! lookup, up to 100 logins a request.
+
+use std::collections::HashMap;
 
 use async_trait::async_trait;
 use reqwest::Method;
@@ -48,5 +51,14 @@ impl EventSubApi for HelixClient {
         )
         .await?;
         Ok(())
+    }
+
+    async fn user_ids(&self, logins: &[String]) -> Result<HashMap<String, String>, TwitchError> {
+        Ok(self
+            .users_by_login(logins)
+            .await?
+            .into_iter()
+            .map(|user| (user.login.to_ascii_lowercase(), user.id))
+            .collect())
     }
 }

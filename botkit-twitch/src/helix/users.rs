@@ -70,6 +70,35 @@ impl HelixClient {
             .ok_or(TwitchError::UnknownUser(login))
     }
 
+    /// The users with these logins (a leading `#` or `@` is ignored), from the cache
+    /// where seen before and otherwise in one request per 100 logins (Helix's limit). A
+    /// login Twitch does not know is simply not in the answer.
+    pub async fn users_by_login(&self, logins: &[String]) -> Result<Vec<User>, TwitchError> {
+        let mut found = Vec::new();
+        let mut missing: Vec<String> = Vec::new();
+        {
+            let cache = self.users.lock().unwrap_or_else(|p| p.into_inner());
+            for login in logins {
+                let login = login
+                    .trim()
+                    .trim_start_matches(['#', '@'])
+                    .to_ascii_lowercase();
+                if login.is_empty() || missing.contains(&login) {
+                    continue;
+                }
+                match cache.get(&login) {
+                    Some(user) => found.push(user.clone()),
+                    None => missing.push(login),
+                }
+            }
+        }
+        for chunk in missing.chunks(100) {
+            let query: Vec<(&str, &str)> = chunk.iter().map(|l| ("login", l.as_str())).collect();
+            found.extend(self.get_users(&query).await?);
+        }
+        Ok(found)
+    }
+
     /// The user with id `id`.
     pub async fn user_by_id(&self, id: &str) -> Result<User, TwitchError> {
         self.get_users(&[("id", id.trim())])
