@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use botkit::store::{ChannelRef, ChatRecord, Store};
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use tokio::runtime::Runtime;
 
 const BATCH: usize = 1_000;
@@ -105,6 +105,36 @@ fn sqlite_store_with(
     )
 }
 
+/// Criterion's view of `append_chat`: one 1000-row batch and one single row per iteration.
+/// Fresh rows (new message ids) every iteration, made outside the timed part: the same rows
+/// again would measure the duplicate-id path instead of inserts.
+fn criterion_inserts<S: Store>(
+    g: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    rt: &Runtime,
+    store: &Arc<S>,
+) {
+    let ch = ChannelRef::new("twitch", "#crit");
+    let next = std::cell::Cell::new(10_000_000i64);
+    let fresh = |n: usize| {
+        let from = next.get();
+        next.set(from + n as i64);
+        records(&ch, n, from)
+    };
+    for (name, n) in [("batched_1000", BATCH), ("one_row", 1)] {
+        g.throughput(Throughput::Elements(n as u64));
+        g.bench_function(name, |b| {
+            b.to_async(rt).iter_batched(
+                || fresh(n),
+                |rows| {
+                    let store = Arc::clone(store);
+                    async move { store.append_chat(&rows).await }
+                },
+                BatchSize::SmallInput,
+            )
+        });
+    }
+}
+
 fn inserts(c: &mut Criterion) {
     let rt = Runtime::new().expect("runtime");
     // The same run with SQLite's own cache (2 MiB) and checkpoint (1000 pages) defaults,
@@ -133,17 +163,7 @@ fn inserts(c: &mut Criterion) {
     compare(&rt, "sqlite", &*store);
     let mut g = c.benchmark_group("sqlite_chat_insert");
     g.measurement_time(Duration::from_secs(3)).sample_size(10);
-    let ch = ChannelRef::new("twitch", "#crit");
-    let batch = records(&ch, BATCH, 0);
-    g.throughput(Throughput::Elements(BATCH as u64));
-    g.bench_function("batched_1000", |b| {
-        b.to_async(&rt).iter(|| store.append_chat(&batch))
-    });
-    let one = records(&ch, 1, 0);
-    g.throughput(Throughput::Elements(1));
-    g.bench_function("one_row", |b| {
-        b.to_async(&rt).iter(|| store.append_chat(&one))
-    });
+    criterion_inserts(&mut g, &rt, &store);
     g.finish();
     drop(store);
     // The stores dropped above have long closed their files by now.
@@ -162,26 +182,17 @@ fn postgres(rt: &Runtime, c: &mut Criterion) {
         return;
     };
     let schema = format!("botkit_bench_{}", std::process::id());
-    let store = rt
-        .block_on(botkit_sql::PgStore::connect(
+    let store = Arc::new(
+        rt.block_on(botkit_sql::PgStore::connect(
             &url,
             botkit_sql::PgOptions::default().with_schema(&schema),
         ))
-        .expect("connect postgres");
-    compare(rt, "postgres", &store);
+        .expect("connect postgres"),
+    );
+    compare(rt, "postgres", &*store);
     let mut g = c.benchmark_group("postgres_chat_insert");
     g.measurement_time(Duration::from_secs(3)).sample_size(10);
-    let ch = ChannelRef::new("twitch", "#crit");
-    let batch = records(&ch, BATCH, 0);
-    g.throughput(Throughput::Elements(BATCH as u64));
-    g.bench_function("batched_1000", |b| {
-        b.to_async(rt).iter(|| store.append_chat(&batch))
-    });
-    let one = records(&ch, 1, 0);
-    g.throughput(Throughput::Elements(1));
-    g.bench_function("one_row", |b| {
-        b.to_async(rt).iter(|| store.append_chat(&one))
-    });
+    criterion_inserts(&mut g, rt, &store);
     g.finish();
     rt.block_on(async {
         let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
