@@ -802,6 +802,29 @@ async fn every_subscription_refused_stops_with_a_clear_error() {
 
 // ---- IRC and EventSub side by side -------------------------------------------------
 
+/// Runs `platform` on `bus` until the returned sender says stop.
+fn run_platform(
+    platform: &Arc<TwitchPlatform>,
+    bus: Bus,
+) -> (watch::Sender<bool>, JoinHandle<Result<(), PlatformError>>) {
+    let (stop, stop_rx) = watch::channel(false);
+    let ctx = PlatformContext::new(bus, "twitch", "main", stop_rx);
+    let platform = Arc::clone(platform);
+    (stop, tokio::spawn(async move { platform.run(ctx).await }))
+}
+
+/// The subscription requests the fake Helix server got, once there are `n` (or `WAIT` passed).
+async fn subscription_requests(helix: &support::Fake, n: usize) -> Vec<support::Recorded> {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let requests = helix.requests_to("POST /helix/eventsub/subscriptions");
+        if requests.len() >= n || tokio::time::Instant::now() > deadline {
+            return requests;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 /// A minimal IRC server: answers the login and lets the test send lines.
 async fn irc_login(
     listener: &TcpListener,
@@ -846,12 +869,7 @@ async fn chat_over_irc_and_eventsub_is_published_once() {
     let mut events = bus
         .subscribe(Subscription::to("platform.twitch.chat.message"))
         .unwrap();
-    let (stop, stop_rx) = watch::channel(false);
-    let ctx = PlatformContext::new(bus, "twitch", "main", stop_rx);
-    let task = tokio::spawn({
-        let platform = Arc::clone(&platform);
-        async move { platform.run(ctx).await }
-    });
+    let (stop, task) = run_platform(&platform, bus);
     let (_lines, mut irc_out) = irc_login(&irc).await;
     let mut es = eventsub.accept().await;
     es.welcome("s1", 10).await;
@@ -971,24 +989,12 @@ async fn the_platforms_helix_client_creates_the_subscriptions() {
         platform.eventsub().is_some(),
         "EventSub uses the Helix client"
     );
-    let (stop, stop_rx) = watch::channel(false);
-    let ctx = PlatformContext::new(Bus::default(), "twitch", "main", stop_rx);
-    let task = tokio::spawn({
-        let platform = Arc::clone(&platform);
-        async move { platform.run(ctx).await }
-    });
+    let (stop, task) = run_platform(&platform, Bus::default());
     let _irc = irc_login(&irc).await;
     let mut es = eventsub.accept().await;
     es.welcome("welcomed-session", 10).await;
     let wanted = botkit_twitch::eventsub::DEFAULT_SUBSCRIPTIONS.len();
-    let deadline = tokio::time::Instant::now() + WAIT;
-    let requests = loop {
-        let requests = helix.requests_to("POST /helix/eventsub/subscriptions");
-        if requests.len() >= wanted || tokio::time::Instant::now() > deadline {
-            break requests;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
+    let requests = subscription_requests(&helix, wanted).await;
     assert_eq!(requests.len(), wanted, "one request per subscription type");
     let mut types = HashSet::new();
     for request in &requests {
@@ -1266,24 +1272,12 @@ async fn eventsub_true_alone_looks_the_ids_up_through_helix() {
     );
     twitch.eventsub.url = eventsub.url();
     let platform = Arc::new(TwitchPlatform::new("main", twitch).unwrap());
-    let (stop, stop_rx) = watch::channel(false);
-    let ctx = PlatformContext::new(Bus::default(), "twitch", "main", stop_rx);
-    let task = tokio::spawn({
-        let platform = Arc::clone(&platform);
-        async move { platform.run(ctx).await }
-    });
+    let (stop, task) = run_platform(&platform, Bus::default());
     let _irc = irc_login(&irc).await;
     let mut es = eventsub.accept().await;
     es.welcome("welcomed-session", 10).await;
     let wanted = botkit_twitch::eventsub::DEFAULT_SUBSCRIPTIONS.len();
-    let deadline = tokio::time::Instant::now() + WAIT;
-    let requests = loop {
-        let requests = helix.requests_to("POST /helix/eventsub/subscriptions");
-        if requests.len() >= wanted || tokio::time::Instant::now() > deadline {
-            break requests;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
+    let requests = subscription_requests(&helix, wanted).await;
     assert_eq!(requests.len(), wanted, "one request per subscription type");
     let lookups = helix.requests_to("GET /helix/users");
     assert_eq!(lookups.len(), 1, "one request for both logins");
