@@ -184,9 +184,23 @@ macro_rules! impl_reads {
 }
 pub(crate) use impl_reads;
 
+/// Where a backend finds a user's chat rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum UserRows {
+    /// An index on `chat (user_id, ts, seq)`.
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
+    Indexed,
+    /// The index tables `chat_user` (merged in bulk) and `chat_user_pending` (rows not
+    /// merged yet); see the SQLite migration `0002_deferred_user_index.sql`.
+    #[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
+    Deferred,
+}
+
 /// What a backend provides for the shared operations: its reads, and how it writes.
 #[async_trait]
 pub(crate) trait SqlBackend: SqlReads {
+    /// Where this backend's schema keeps the chat rows by user.
+    const USER_ROWS: UserRows;
     /// Runs a data-changing statement in order with the other writes; rows affected.
     async fn exec(&self, stmt: Stmt) -> Result<u64, StoreError>;
     /// Runs a data-changing statement that returns one integer (`RETURNING id`).
@@ -312,8 +326,8 @@ pub(crate) async fn recent_chat(
     Ok(oldest_first(b.chat_rows(stmt).await?))
 }
 
-pub(crate) async fn chat_by_user(
-    b: &impl SqlBackend,
+pub(crate) async fn chat_by_user<S: SqlBackend>(
+    b: &S,
     user_id: &str,
     channel: Option<&ChannelRef>,
     limit_n: usize,
@@ -321,28 +335,41 @@ pub(crate) async fn chat_by_user(
     if limit_n == 0 {
         return Ok(Vec::new());
     }
-    let stmt = match channel {
-        Some(ch) => Stmt::new(
-            format!(
-                "SELECT {CHAT_COLS} FROM chat WHERE user_id = $1 AND platform = $2 \
-                 AND channel = $3 ORDER BY ts DESC, seq DESC LIMIT $4"
-            ),
-            vec![
-                text(user_id),
-                text(&ch.platform),
-                text(&ch.channel),
-                Arg::Int(limit(limit_n)),
-            ],
-        ),
-        None => Stmt::new(
-            format!(
-                "SELECT {CHAT_COLS} FROM chat WHERE user_id = $1 \
-                 ORDER BY ts DESC, seq DESC LIMIT $2"
-            ),
-            vec![text(user_id), Arg::Int(limit(limit_n))],
-        ),
+    let mut args = vec![text(user_id)];
+    let in_channel = match channel {
+        Some(ch) => {
+            args.push(text(&ch.platform));
+            args.push(text(&ch.channel));
+            " AND c.platform = $2 AND c.channel = $3"
+        }
+        None => "",
     };
-    Ok(oldest_first(b.chat_rows(stmt).await?))
+    let n = args.len() + 1;
+    args.push(Arg::Int(limit(limit_n)));
+    let sql = match S::USER_ROWS {
+        UserRows::Indexed => format!(
+            "SELECT {CHAT_COLS} FROM chat c WHERE user_id = $1{in_channel} \
+             ORDER BY ts DESC, seq DESC LIMIT ${n}"
+        ),
+        // The newest `n` of each index table, then the newest `n` of those: at most 2n row
+        // lookups, however much the user wrote. CROSS JOIN makes SQLite walk the index
+        // table first; left to itself it may scan the whole channel instead.
+        UserRows::Deferred => {
+            let newest = |table: &str| {
+                format!(
+                    "SELECT seq FROM (SELECT u.seq AS seq FROM {table} u CROSS JOIN chat c ON c.seq = u.seq \
+                     WHERE u.user_id = $1{in_channel} ORDER BY u.ts DESC, u.seq DESC LIMIT ${n})"
+                )
+            };
+            format!(
+                "SELECT {CHAT_COLS} FROM chat WHERE seq IN ({} UNION ALL {}) \
+                 ORDER BY ts DESC, seq DESC LIMIT ${n}",
+                newest("chat_user"),
+                newest("chat_user_pending")
+            )
+        }
+    };
+    Ok(oldest_first(b.chat_rows(Stmt::new(sql, args)).await?))
 }
 
 pub(crate) async fn chat_range(
@@ -413,13 +440,27 @@ pub(crate) async fn delete_chat_message(
     .await
 }
 
-pub(crate) async fn delete_chat_by_user(
-    b: &impl SqlBackend,
+pub(crate) async fn delete_chat_by_user<S: SqlBackend>(
+    b: &S,
     channel: &ChannelRef,
     user_id: &str,
 ) -> Result<u64, StoreError> {
+    let sql = match S::USER_ROWS {
+        UserRows::Indexed => {
+            "DELETE FROM chat WHERE platform = $1 AND channel = $2 AND user_id = $3"
+        }
+        // The user's rows found through the index tables, checked for the channel there:
+        // otherwise SQLite may walk the whole channel.
+        UserRows::Deferred => {
+            "DELETE FROM chat WHERE seq IN (\
+             SELECT u.seq FROM chat_user u CROSS JOIN chat c ON c.seq = u.seq \
+             WHERE u.user_id = $3 AND c.platform = $1 AND c.channel = $2 \
+             UNION ALL SELECT u.seq FROM chat_user_pending u CROSS JOIN chat c ON c.seq = u.seq \
+             WHERE u.user_id = $3 AND c.platform = $1 AND c.channel = $2)"
+        }
+    };
     b.exec(Stmt::new(
-        "DELETE FROM chat WHERE platform = $1 AND channel = $2 AND user_id = $3",
+        sql,
         vec![
             text(&channel.platform),
             text(&channel.channel),

@@ -1,7 +1,9 @@
 //! Crash safety: a child process appends chat messages from several tasks and prints the id
 //! of each one as soon as its append is acknowledged; the parent kills it with SIGKILL in
 //! the middle of the stream, reopens the database, and checks that every acknowledged
-//! message is there and that `PRAGMA integrity_check` says ok.
+//! message is there — read by channel and by user — and that `PRAGMA integrity_check`
+//! says ok. The writers pause together now and then, so the writer's idle merges of the
+//! user index run during the stream and the kill can land in one.
 //!
 //! The child is this same test binary started again with `BOTKIT_SQL_CRASH_CHILD` set
 //! (the target has `harness = false`, so `main` decides which side it is). It runs once
@@ -25,10 +27,19 @@ const SYNC_ENV: &str = "BOTKIT_SQL_CRASH_SYNC";
 const WRITERS: usize = 8;
 /// Acknowledgements to see before the kill.
 const KILL_AFTER: usize = 2_000;
+/// Each writer pauses after this many of its messages, long enough for the store's writer
+/// to go idle and merge its user index.
+const PAUSE_EVERY: u64 = 60;
 
 #[cfg(feature = "sqlite")]
 fn channel() -> ChannelRef {
     ChannelRef::new("twitch", "#crash")
+}
+
+/// The user writer `w` writes as.
+#[cfg(feature = "sqlite")]
+fn user(w: usize) -> String {
+    format!("twitch:u{w}")
 }
 
 fn main() {
@@ -73,12 +84,15 @@ fn child(path: &Path, sync: Synchronous) {
                 let mut i = 0u64;
                 loop {
                     let id = format!("w{w}-{i}");
-                    let rec = ChatRecord::new(&channel(), "twitch:u", "u", &id, i as i64)
+                    let rec = ChatRecord::new(&channel(), user(w), "u", &id, i as i64)
                         .with_message_id(&id);
                     store.append_chat(&[rec]).await.expect("append");
                     // Acknowledged: committed. Only now may the parent count on it.
                     println!("{id}");
                     i += 1;
+                    if i.is_multiple_of(PAUSE_EVERY) {
+                        tokio::time::sleep(Duration::from_millis(300)).await;
+                    }
                 }
             }));
         }
@@ -152,8 +166,41 @@ fn parent(sync: &str) {
             "{} acknowledged messages are missing after the crash, e.g. {missing:?}",
             acked.difference(&stored).count()
         );
-        print!("({} acknowledged, {} stored) ", acked.len(), stored.len());
+        // The same messages found by user: the user index (merged or pending) lost none.
+        let mut by_user = HashSet::new();
+        for w in 0..WRITERS {
+            let rows = store
+                .chat_by_user(&user(w), Some(&channel()), stored.len() + 1)
+                .await
+                .expect("read by user");
+            by_user.extend(rows.into_iter().map(|r| r.text));
+        }
+        assert_eq!(by_user, stored, "reading by user finds exactly the stored messages");
+        let merged = merged_rows(&path).await;
+        print!(
+            "({} acknowledged, {} stored, {merged} of them merged into the user index before the kill) ",
+            acked.len(),
+            stored.len()
+        );
     });
+}
+
+/// Rows in the merged user index, read on a connection of its own.
+#[cfg(feature = "sqlite")]
+async fn merged_rows(path: &Path) -> i64 {
+    use sqlx::Connection;
+    let opts = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(path)
+        .read_only(true);
+    let mut conn = sqlx::SqliteConnection::connect_with(&opts)
+        .await
+        .expect("open read-only");
+    let n = sqlx::query_scalar("SELECT count(*) FROM chat_user")
+        .fetch_one(&mut conn)
+        .await
+        .expect("count merged rows");
+    let _ = conn.close().await;
+    n
 }
 
 struct TempDir(PathBuf);

@@ -191,6 +191,8 @@ shared::impl_reads!(PgStore, sqlx::Postgres, pool);
 
 #[async_trait]
 impl SqlBackend for PgStore {
+    const USER_ROWS: shared::UserRows = shared::UserRows::Indexed;
+
     async fn exec(&self, stmt: Stmt) -> Result<u64, StoreError> {
         let r = stmt
             .query::<sqlx::Postgres>()

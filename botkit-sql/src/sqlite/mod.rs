@@ -44,11 +44,18 @@ const B: &str = "sqlite";
 crate::rows::decoders!(SqliteRow, "sqlite");
 
 /// The schema steps, compiled in.
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "init",
-    include_str!("../../migrations/sqlite/0001_init.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "init",
+        include_str!("../../migrations/sqlite/0001_init.sql"),
+    ),
+    (
+        2,
+        "deferred user index",
+        include_str!("../../migrations/sqlite/0002_deferred_user_index.sql"),
+    ),
+];
 
 /// Rows per multi-row `INSERT` (SQLite allows 32766 bound values per statement).
 const CHUNK: usize = 500;
@@ -381,6 +388,8 @@ shared::impl_reads!(SqliteStore, Sqlite, reader);
 
 #[async_trait]
 impl SqlBackend for SqliteStore {
+    const USER_ROWS: shared::UserRows = shared::UserRows::Deferred;
+
     async fn exec(&self, stmt: Stmt) -> Result<u64, StoreError> {
         self.write(move |c| {
             Box::pin(async move {
@@ -415,17 +424,25 @@ async fn run_writer(
     let mut held: Option<Msg<Op>> = None;
     // Whether anything was written since the last checkpoint.
     let mut wrote = false;
+    // Chat rows appended since the last merge of the user index (an upper bound: deletions
+    // also take rows out of the pending table).
+    let mut pending = pending_rows(&mut conn).await;
     loop {
         let next = match held.take() {
             Some(m) => Some(m),
-            None if wrote => match tokio::time::timeout(IDLE_CHECKPOINT, rx.recv()).await {
-                Ok(m) => m,
-                Err(_) => {
-                    idle_checkpoint(&mut conn).await;
-                    wrote = false;
-                    continue;
+            None if wrote || pending > 0 => {
+                match tokio::time::timeout(IDLE_CHECKPOINT, rx.recv()).await {
+                    Ok(m) => m,
+                    Err(_) => {
+                        if pending > 0 && merge_user_index(&mut conn, &opts).await {
+                            pending = 0;
+                        }
+                        idle_checkpoint(&mut conn).await;
+                        wrote = false;
+                        continue;
+                    }
                 }
-            },
+            }
             None => rx.recv().await,
         };
         let Some(msg) = next else { break };
@@ -440,13 +457,70 @@ async fn run_writer(
             }
             Msg::Log(first) => {
                 let batch = crate::batch::gather(&mut rx, first, &cfg, &mut held).await;
-                commit_logs(&mut conn, &opts, batch, &cfg).await;
+                pending += commit_logs(&mut conn, &opts, batch, &cfg).await;
                 wrote = true;
+                if pending >= MERGE_ROWS && merge_user_index(&mut conn, &opts).await {
+                    pending = 0;
+                }
             }
         }
     }
+    if pending > 0 {
+        merge_user_index(&mut conn, &opts).await;
+    }
     if let Err(e) = conn.close().await {
         tracing::warn!(error = %e, "closing the sqlite write connection failed");
+    }
+}
+
+/// Pending chat rows at which the writer merges them into the user index.
+///
+/// A merge rewrites each page of the index it touches once, so the larger, the fewer page
+/// writes per row; but a query by user scans the pending rows (they are not indexed by user),
+/// which at this size takes about a millisecond. Sustained appends of 1000-row batches (500
+/// users): 120,000/s merging every 8,000 rows, 147,000/s every 32,000, 73,000/s with the
+/// index on the chat table itself.
+const MERGE_ROWS: u64 = 32_768;
+
+/// Rows waiting in `chat_user_pending` (0 if that cannot be read: the next merge still
+/// takes them all).
+async fn pending_rows(conn: &mut SqliteConnection) -> u64 {
+    match sqlx::query_scalar::<_, i64>("SELECT count(*) FROM chat_user_pending")
+        .fetch_one(&mut *conn)
+        .await
+    {
+        Ok(n) => u64::try_from(n).unwrap_or(0),
+        Err(e) => {
+            tracing::debug!(error = %e, "counting pending user index rows failed");
+            0
+        }
+    }
+}
+
+/// Moves the pending chat rows into the user index, sorted, in one transaction; whether it
+/// committed. A failure loses nothing: the rows stay pending (queries read them there) and
+/// the next merge takes them.
+async fn merge_user_index(conn: &mut SqliteConnection, opts: &SqliteConnectOptions) -> bool {
+    async fn merge(conn: &mut SqliteConnection) -> Result<(), sqlx::Error> {
+        let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+        sqlx::query(
+            "INSERT OR IGNORE INTO chat_user (user_id, ts, seq) \
+             SELECT user_id, ts, seq FROM chat_user_pending ORDER BY user_id, ts, seq",
+        )
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("DELETE FROM chat_user_pending")
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await
+    }
+    match merge(conn).await {
+        Ok(()) => true,
+        Err(e) => {
+            tracing::warn!(error = %e, "merging the sqlite user index failed; the rows stay pending");
+            recover(conn, opts).await;
+            false
+        }
     }
 }
 
@@ -469,13 +543,14 @@ async fn idle_checkpoint(conn: &mut SqliteConnection) {
     }
 }
 
-/// Commits a batch, retrying transient failures with backoff; answers its callers.
+/// Commits a batch, retrying transient failures with backoff; answers its callers. Returns
+/// how many chat rows it committed.
 async fn commit_logs(
     conn: &mut SqliteConnection,
     opts: &SqliteConnectOptions,
     batch: Vec<LogItem>,
     cfg: &WriteBehind,
-) {
+) -> u64 {
     let mut backoff = Backoff::new(cfg.retry.clone());
     loop {
         let result = write_logs(conn, &batch).await;
@@ -483,17 +558,31 @@ async fn commit_logs(
             recover(conn, opts).await;
         }
         match result {
-            Ok(inserted) => return deliver_ok(batch, inserted),
+            Ok(inserted) => {
+                let chat = batch
+                    .iter()
+                    .map(|item| match &item.write {
+                        LogWrite::Chat(rows) => rows.len() as u64,
+                        _ => 0,
+                    })
+                    .sum();
+                deliver_ok(batch, inserted);
+                return chat;
+            }
             Err(e) if e.is_transient() => match backoff.next_delay() {
                 Some(delay) => {
                     tracing::warn!(error = %e, ?delay, rows = batch.len(), "sqlite log batch failed; retrying");
                     tokio::time::sleep(delay).await;
                 }
-                None => return deliver_err(batch, &e),
+                None => {
+                    deliver_err(batch, &e);
+                    return 0;
+                }
             },
             Err(e) => {
                 tracing::error!(error = %e, "sqlite log batch failed");
-                return deliver_err(batch, &e);
+                deliver_err(batch, &e);
+                return 0;
             }
         }
     }
@@ -1062,3 +1151,6 @@ impl Store for SqliteStore {
         shared::queue_len(self, queue).await
     }
 }
+
+#[cfg(test)]
+mod tests;

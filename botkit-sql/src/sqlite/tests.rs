@@ -1,0 +1,235 @@
+//! The deferred user index (migration 2): queries by user read merged and pending rows alike,
+//! deletions reach both, and a database written by the first schema is carried over.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use botkit::store::{ChannelRef, ChatRecord, Store};
+use sqlx::{Connection, SqliteConnection};
+
+use super::{MIGRATIONS, SqliteOptions, SqliteStore};
+
+/// A fresh directory under the system temp dir, removed on drop.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(tag: &str) -> Self {
+        static N: AtomicU32 = AtomicU32::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "botkit-sql-unit-{tag}-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        Self(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+async fn raw(path: &Path) -> SqliteConnection {
+    let opts = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(path)
+        .create_if_missing(true)
+        .busy_timeout(Duration::from_secs(5));
+    SqliteConnection::connect_with(&opts).await.unwrap()
+}
+
+async fn count(path: &Path, table: &str) -> i64 {
+    let mut c = raw(path).await;
+    let n = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT count(*) FROM {table}")))
+        .fetch_one(&mut c)
+        .await
+        .unwrap();
+    c.close().await.unwrap();
+    n
+}
+
+/// Waits until the writer's idle merge has emptied the pending table.
+async fn merged(path: &Path) {
+    for _ in 0..200 {
+        if count(path, "chat_user_pending").await == 0 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("the idle writer never merged the pending user index rows");
+}
+
+fn line(ch: &ChannelRef, user: &str, ts: i64) -> ChatRecord {
+    ChatRecord::new(ch, user, user, format!("{user} at {ts}"), ts).with_message_id(format!("m{ts}"))
+}
+
+fn texts(rows: &[ChatRecord]) -> Vec<String> {
+    rows.iter().map(|r| r.text.clone()).collect()
+}
+
+/// Every chat row is indexed exactly once, merged or pending.
+async fn index_matches(path: &Path) {
+    let chat = count(path, "chat").await;
+    let indexed = count(path, "chat_user").await + count(path, "chat_user_pending").await;
+    assert_eq!(
+        indexed, chat,
+        "every chat row is in exactly one user index table"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queries_by_user_read_merged_and_pending_rows() {
+    let dir = TempDir::new("merge");
+    let path = dir.0.join("bot.db");
+    let store = SqliteStore::open(&path, SqliteOptions::default())
+        .await
+        .unwrap();
+    let a = ChannelRef::new("twitch", "#a");
+    let b = ChannelRef::new("twitch", "#b");
+    let first: Vec<_> = (0..6)
+        .map(|ts| {
+            line(
+                if ts % 2 == 0 { &a } else { &b },
+                if ts < 4 { "ann" } else { "bob" },
+                ts,
+            )
+        })
+        .collect();
+    store.append_chat(&first).await.unwrap();
+    // Pending only.
+    assert_eq!(
+        texts(&store.chat_by_user("ann", None, 10).await.unwrap()),
+        ["ann at 0", "ann at 1", "ann at 2", "ann at 3"]
+    );
+    merged(&path).await;
+    assert!(count(&path, "chat_user").await >= 6);
+    // Merged rows and new pending rows together, newest first across both, then limited.
+    let more: Vec<_> = (6..10)
+        .map(|ts| line(if ts % 2 == 0 { &a } else { &b }, "ann", ts))
+        .collect();
+    store.append_chat(&more).await.unwrap();
+    assert_eq!(
+        texts(&store.chat_by_user("ann", None, 5).await.unwrap()),
+        ["ann at 3", "ann at 6", "ann at 7", "ann at 8", "ann at 9"]
+    );
+    assert_eq!(
+        texts(&store.chat_by_user("ann", Some(&a), 3).await.unwrap()),
+        ["ann at 2", "ann at 6", "ann at 8"]
+    );
+    assert_eq!(
+        texts(&store.chat_by_user("ann", Some(&b), 10).await.unwrap()),
+        ["ann at 1", "ann at 3", "ann at 7", "ann at 9"]
+    );
+    // A purge in one channel reaches merged and pending rows, and only that channel.
+    assert_eq!(store.delete_chat_by_user(&a, "ann").await.unwrap(), 4);
+    assert_eq!(
+        texts(&store.chat_by_user("ann", None, 10).await.unwrap()),
+        ["ann at 1", "ann at 3", "ann at 7", "ann at 9"]
+    );
+    assert_eq!(store.delete_chat_message(&b, "m9").await.unwrap(), 1);
+    assert_eq!(store.prune_chat(2).await.unwrap(), 1, "ann at 1");
+    index_matches(&path).await;
+    assert_eq!(
+        texts(&store.chat_by_user("ann", None, 10).await.unwrap()),
+        ["ann at 3", "ann at 7"]
+    );
+    assert_eq!(
+        texts(&store.chat_by_user("bob", Some(&b), 10).await.unwrap()),
+        ["bob at 5"]
+    );
+    drop(store);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reused_row_number_is_found_by_user() {
+    // SQLite gives the next row max(seq) + 1: after the newest rows are deleted, a new row
+    // gets the number of a row that was already merged.
+    let dir = TempDir::new("reuse");
+    let path = dir.0.join("bot.db");
+    let store = SqliteStore::open(&path, SqliteOptions::default())
+        .await
+        .unwrap();
+    let ch = ChannelRef::new("cytube", "room");
+    store
+        .append_chat(&[line(&ch, "ann", 1), line(&ch, "bob", 2)])
+        .await
+        .unwrap();
+    merged(&path).await;
+    assert_eq!(store.delete_chat_message(&ch, "m2").await.unwrap(), 1);
+    store.append_chat(&[line(&ch, "cid", 3)]).await.unwrap();
+    assert_eq!(
+        texts(&store.chat_by_user("cid", None, 10).await.unwrap()),
+        ["cid at 3"]
+    );
+    assert!(
+        store
+            .chat_by_user("bob", None, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    merged(&path).await;
+    assert_eq!(
+        texts(&store.chat_by_user("cid", Some(&ch), 10).await.unwrap()),
+        ["cid at 3"]
+    );
+    index_matches(&path).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_first_schema_database_is_carried_over() {
+    let dir = TempDir::new("upgrade");
+    let path = dir.0.join("old.db");
+    {
+        let mut c = raw(&path).await;
+        crate::schema::migrator(&MIGRATIONS[..1])
+            .run_direct(None, &mut c, false)
+            .await
+            .unwrap();
+        for i in 0..300i64 {
+            sqlx::query(
+                "INSERT INTO chat (platform, channel, message_id, user_id, user_name, text, ts) \
+                 VALUES ('twitch', '#old', $1, $2, $2, $3, $4)",
+            )
+            .bind(format!("m{i}"))
+            .bind(format!("u{}", i % 7))
+            .bind(format!("line {i}"))
+            .bind(i)
+            .execute(&mut c)
+            .await
+            .unwrap();
+        }
+        c.close().await.unwrap();
+    }
+    let store = SqliteStore::open(&path, SqliteOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        count(&path, "chat_user").await,
+        300,
+        "the old rows are merged"
+    );
+    assert_eq!(count(&path, "chat_user_pending").await, 0);
+    let mut c = raw(&path).await;
+    let old_index: Option<String> =
+        sqlx::query_scalar("SELECT name FROM sqlite_schema WHERE name = 'chat_by_user'")
+            .fetch_optional(&mut c)
+            .await
+            .unwrap();
+    c.close().await.unwrap();
+    assert_eq!(old_index, None, "the index on the chat table is gone");
+    let ch = ChannelRef::new("twitch", "#old");
+    assert_eq!(
+        texts(&store.chat_by_user("u3", Some(&ch), 3).await.unwrap()),
+        ["line 283", "line 290", "line 297"]
+    );
+    store.append_chat(&[line(&ch, "u3", 1000)]).await.unwrap();
+    assert_eq!(
+        texts(&store.chat_by_user("u3", None, 2).await.unwrap()),
+        ["line 297", "u3 at 1000"]
+    );
+    store.integrity_check().await.unwrap();
+    index_matches(&path).await;
+}
