@@ -32,6 +32,57 @@ pub(crate) fn parse_event_id(s: &str) -> Result<EventId, StoreError> {
         .map_err(|_| StoreError::corrupt(format!("stored event id `{s}` is not hexadecimal")))
 }
 
+/// Chat rows from SQLite's `json_group_array(json_array(CHAT_COLS))`, with their sequence
+/// numbers. A value that does not decode is [`StoreError::Corrupt`].
+#[cfg(feature = "sqlite")]
+pub(crate) fn chat_rows_from_json(
+    json: &str,
+) -> Result<Vec<(botkit::store::ChatRecord, i64)>, StoreError> {
+    type Row = (
+        i64,
+        String,
+        Option<String>,
+        String,
+        Option<String>,
+        String,
+        String,
+        String,
+        i64,
+        Option<String>,
+    );
+    let rows: Vec<Row> = serde_json::from_str(json)
+        .map_err(|e| StoreError::corrupt(format!("a stored chat row does not decode: {e}")))?;
+    rows.into_iter()
+        .map(
+            |(
+                seq,
+                platform,
+                instance,
+                channel,
+                message_id,
+                user_id,
+                user_name,
+                text,
+                ts,
+                event_id,
+            )| {
+                let record = botkit::store::ChatRecord {
+                    platform,
+                    instance,
+                    channel,
+                    message_id,
+                    user_id,
+                    user_name,
+                    text,
+                    timestamp_ms: ts,
+                    event_id: event_id.as_deref().map(parse_event_id).transpose()?,
+                };
+                Ok((record, seq))
+            },
+        )
+        .collect()
+}
+
 pub(crate) fn to_json(key: &str, value: &Value) -> Result<String, StoreError> {
     serde_json::to_string(value).map_err(|e| crate::error::codec(key, e))
 }
@@ -66,29 +117,6 @@ macro_rules! decoders {
         /// Every column of a row as text.
         fn text_row(row: &$row) -> Result<Vec<String>, botkit::store::StoreError> {
             (0..row.len()).map(|i| col(row, i)).collect()
-        }
-
-        /// A chat row (`CHAT_COLS`) and its sequence number.
-        fn chat_row(
-            row: &$row,
-        ) -> Result<(botkit::store::ChatRecord, i64), botkit::store::StoreError> {
-            let seq: i64 = col(row, 0)?;
-            let event_id: Option<String> = col(row, 9)?;
-            let record = botkit::store::ChatRecord {
-                platform: col(row, 1)?,
-                instance: col(row, 2)?,
-                channel: col(row, 3)?,
-                message_id: col(row, 4)?,
-                user_id: col(row, 5)?,
-                user_name: col(row, 6)?,
-                text: col(row, 7)?,
-                timestamp_ms: col(row, 8)?,
-                event_id: event_id
-                    .as_deref()
-                    .map(crate::rows::parse_event_id)
-                    .transpose()?,
-            };
-            Ok((record, seq))
         }
 
         /// An event row (`EVENT_COLS`).

@@ -91,7 +91,9 @@ pub(crate) trait SqlReads: Send + Sync {
 }
 
 /// Implements [`SqlReads`] for `$store`, reading with driver `$db` from `self.$pool`. The
-/// calling module provides `B`, `on`, `col` and the row decoders (`rows::decoders!`).
+/// calling module provides `B`, `on`, `col`, the row decoders (`rows::decoders!`) and
+/// `fetch_chat(pool, stmt)`, which runs a statement selecting `CHAT_COLS` (rows in any
+/// order: the callers sort them).
 macro_rules! impl_reads {
     ($store:ty, $db:ty, $pool:ident) => {
         #[async_trait::async_trait]
@@ -100,12 +102,7 @@ macro_rules! impl_reads {
                 &self,
                 stmt: crate::shared::Stmt,
             ) -> Result<Vec<(botkit::store::ChatRecord, i64)>, botkit::store::StoreError> {
-                let rows = stmt
-                    .query::<$db>()
-                    .fetch_all(&self.$pool)
-                    .await
-                    .map_err(on(B))?;
-                rows.iter().map(chat_row).collect()
+                fetch_chat(&self.$pool, stmt).await
             }
 
             async fn text_rows(
@@ -298,10 +295,16 @@ pub(crate) async fn append_chat(
     b.log(LogWrite::Chat(records.to_vec())).await.map(|_| ())
 }
 
-/// The newest `n` rows a query returns newest first, put oldest first.
-fn oldest_first(mut rows: Vec<(ChatRecord, i64)>) -> Vec<ChatRecord> {
-    rows.reverse();
-    rows.into_iter().map(|(r, _)| r).collect()
+/// Chat rows oldest first, by time and then sequence number. Backends may return a query's
+/// rows in any order (SQLite's returns them aggregated), so every chat read sorts here.
+fn oldest_first(mut rows: Vec<(ChatRecord, i64)>) -> Vec<(ChatRecord, i64)> {
+    rows.sort_unstable_by_key(|(r, seq)| (r.timestamp_ms, *seq));
+    rows
+}
+
+/// The records of [`oldest_first`] rows.
+fn records(rows: Vec<(ChatRecord, i64)>) -> Vec<ChatRecord> {
+    oldest_first(rows).into_iter().map(|(r, _)| r).collect()
 }
 
 pub(crate) async fn recent_chat(
@@ -323,7 +326,7 @@ pub(crate) async fn recent_chat(
             Arg::Int(limit(limit_n)),
         ],
     );
-    Ok(oldest_first(b.chat_rows(stmt).await?))
+    Ok(records(b.chat_rows(stmt).await?))
 }
 
 pub(crate) async fn chat_by_user<S: SqlBackend>(
@@ -369,7 +372,7 @@ pub(crate) async fn chat_by_user<S: SqlBackend>(
             )
         }
     };
-    Ok(oldest_first(b.chat_rows(Stmt::new(sql, args)).await?))
+    Ok(records(b.chat_rows(Stmt::new(sql, args)).await?))
 }
 
 pub(crate) async fn chat_range(
@@ -397,7 +400,7 @@ pub(crate) async fn chat_range(
             Arg::Int(limit(limit_n)),
         ],
     );
-    let rows = b.chat_rows(stmt).await?;
+    let rows = oldest_first(b.chat_rows(stmt).await?);
     let next = match rows.last() {
         Some((r, seq)) if rows.len() == limit_n => Some(ChatCursor::after(r.timestamp_ms, *seq)),
         _ => None,

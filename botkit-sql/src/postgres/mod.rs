@@ -189,6 +189,37 @@ impl PgStore {
 
 shared::impl_reads!(PgStore, sqlx::Postgres, pool);
 
+/// A chat row (`CHAT_COLS`) and its sequence number.
+fn chat_row(row: &PgRow) -> Result<(botkit::store::ChatRecord, i64), botkit::store::StoreError> {
+    let seq: i64 = col(row, 0)?;
+    let event_id: Option<String> = col(row, 9)?;
+    let record = botkit::store::ChatRecord {
+        platform: col(row, 1)?,
+        instance: col(row, 2)?,
+        channel: col(row, 3)?,
+        message_id: col(row, 4)?,
+        user_id: col(row, 5)?,
+        user_name: col(row, 6)?,
+        text: col(row, 7)?,
+        timestamp_ms: col(row, 8)?,
+        event_id: event_id
+            .as_deref()
+            .map(crate::rows::parse_event_id)
+            .transpose()?,
+    };
+    Ok((record, seq))
+}
+
+/// Runs a chat statement (`CHAT_COLS`) and decodes its rows.
+async fn fetch_chat(pool: &PgPool, stmt: Stmt) -> Result<Vec<(ChatRecord, i64)>, StoreError> {
+    let rows = stmt
+        .query::<sqlx::Postgres>()
+        .fetch_all(pool)
+        .await
+        .map_err(on(B))?;
+    rows.iter().map(chat_row).collect()
+}
+
 #[async_trait]
 impl SqlBackend for PgStore {
     const USER_ROWS: shared::UserRows = shared::UserRows::Indexed;

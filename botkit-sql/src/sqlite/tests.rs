@@ -233,3 +233,52 @@ async fn a_first_schema_database_is_carried_over() {
     store.integrity_check().await.unwrap();
     index_matches(&path).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chat_text_comes_back_byte_for_byte() {
+    // Chat rows are read as one JSON array (see `fetch_chat`): every character must survive
+    // SQLite's JSON encoding and serde's decoding.
+    let dir = TempDir::new("json");
+    let path = dir.0.join("bot.db");
+    let store = SqliteStore::open(&path, SqliteOptions::default())
+        .await
+        .unwrap();
+    let ch = ChannelRef::new("twitch", "#\"quoted\"\\chan");
+    let texts = [
+        "plain",
+        "quote \" backslash \\ slash /",
+        "lines\nand\ttabs\r\n",
+        "nul \u{0} inside",
+        "control \u{1} \u{1f} \u{7f}",
+        "emoji 🦀👩‍👩‍👧 and ünïcödé",
+        "separators \u{2028} \u{2029}",
+        "json-looking [1,{\"a\":null}]",
+        "",
+    ];
+    let id = botkit::event::EventId::from_u128(u128::MAX);
+    let records: Vec<ChatRecord> = texts
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            let ts = if i == 0 { i64::MIN } else { i as i64 };
+            let mut r = ChatRecord::new(&ch, format!("u\"{i}"), "näme \\", *t, ts);
+            if i % 2 == 0 {
+                r = r.with_message_id(format!("m\n{i}")).with_event_id(id);
+            }
+            r
+        })
+        .chain(std::iter::once(ChatRecord::new(
+            &ch,
+            "last",
+            "last",
+            "max",
+            i64::MAX,
+        )))
+        .collect();
+    store.append_chat(&records).await.unwrap();
+    assert_eq!(store.recent_chat(&ch, 100).await.unwrap(), records);
+    assert_eq!(
+        store.chat_by_user("u\"3", Some(&ch), 5).await.unwrap(),
+        vec![records[3].clone()]
+    );
+}
