@@ -89,6 +89,25 @@ fn compare(rt: &Runtime, name: &str, store: &dyn Store) {
     });
 }
 
+/// Appends that go on: 400,000 more rows, 1000 per call, into the database `compare` left
+/// (102,000 rows), printed per 100,000 so a slowdown as the indexes grow shows.
+fn sustained(rt: &Runtime, name: &str, store: &dyn Store) {
+    rt.block_on(async {
+        let mut rates = Vec::new();
+        let start = Instant::now();
+        for part in 0..4 {
+            let (rate, _) =
+                inserts_per_sec(store, 100_000, BATCH, 2_000_000 + part * 100_000).await;
+            rates.push(format!("{rate:.0}"));
+        }
+        println!(
+            "{name}: sustained, 400,000 more rows into 102,000: {:.0} inserts/s (per 100,000: {})",
+            400_000.0 / start.elapsed().as_secs_f64(),
+            rates.join(", ")
+        );
+    });
+}
+
 fn sqlite_store(rt: &Runtime, tag: &str) -> Arc<botkit_sql::SqliteStore> {
     sqlite_store_with(rt, tag, botkit_sql::SqliteOptions::default())
 }
@@ -161,6 +180,7 @@ fn inserts(c: &mut Criterion) {
     drop(normal);
     let store = sqlite_store(&rt, "inserts");
     compare(&rt, "sqlite", &*store);
+    sustained(&rt, "sqlite", &*store);
     let mut g = c.benchmark_group("sqlite_chat_insert");
     g.measurement_time(Duration::from_secs(3)).sample_size(10);
     criterion_inserts(&mut g, &rt, &store);

@@ -2,16 +2,20 @@
 //! full database, and a PostgreSQL that goes away and comes back. Each must give a clear
 //! error naming the cause — never a panic — and the store must keep working afterwards.
 
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicU32, Ordering};
+// Built with neither backend, only the URL checks run.
+#![cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(unused))]
+
+use std::sync::atomic::Ordering;
 
 use botkit::store::{ChannelRef, ChatRecord, Store, StoreError};
 
-struct TempDir(PathBuf);
+#[cfg(feature = "sqlite")]
+struct TempDir(std::path::PathBuf);
 
+#[cfg(feature = "sqlite")]
 impl TempDir {
     fn new(tag: &str) -> Self {
-        static N: AtomicU32 = AtomicU32::new(0);
+        static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
         let dir = std::env::temp_dir().join(format!(
             "botkit-sql-bad-{tag}-{}-{}",
             std::process::id(),
@@ -22,6 +26,7 @@ impl TempDir {
     }
 }
 
+#[cfg(feature = "sqlite")]
 impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);

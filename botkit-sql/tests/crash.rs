@@ -16,9 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-#[cfg(feature = "sqlite")]
 use botkit::store::{ChannelRef, ChatCursor, ChatRecord, Store};
-#[cfg(feature = "sqlite")]
 use botkit_sql::{SqliteOptions, SqliteStore, Synchronous};
 
 const CHILD_ENV: &str = "BOTKIT_SQL_CRASH_CHILD";
@@ -31,40 +29,32 @@ const KILL_AFTER: usize = 2_000;
 /// to go idle and merge its user index.
 const PAUSE_EVERY: u64 = 60;
 
-#[cfg(feature = "sqlite")]
 fn channel() -> ChannelRef {
     ChannelRef::new("twitch", "#crash")
 }
 
 /// The user writer `w` writes as.
-#[cfg(feature = "sqlite")]
 fn user(w: usize) -> String {
     format!("twitch:u{w}")
 }
 
 fn main() {
-    #[cfg(feature = "sqlite")]
-    {
-        if let Ok(path) = std::env::var(CHILD_ENV) {
-            let sync = match std::env::var(SYNC_ENV).as_deref() {
-                Ok("normal") => Synchronous::Normal,
-                _ => Synchronous::Full,
-            };
-            child(Path::new(&path), sync);
-            return;
-        }
-        for sync in ["full", "normal"] {
-            print!("test crash_safety_under_sigkill (synchronous = {sync}) ... ");
-            parent(sync);
-            println!("ok");
-        }
+    if let Ok(path) = std::env::var(CHILD_ENV) {
+        let sync = match std::env::var(SYNC_ENV).as_deref() {
+            Ok("normal") => Synchronous::Normal,
+            _ => Synchronous::Full,
+        };
+        child(Path::new(&path), sync);
+        return;
     }
-    #[cfg(not(feature = "sqlite"))]
-    println!("skipped: the crash test needs the `sqlite` feature");
+    for sync in ["full", "normal"] {
+        print!("test crash_safety_under_sigkill (synchronous = {sync}) ... ");
+        parent(sync);
+        println!("ok");
+    }
 }
 
 /// Writes forever from `WRITERS` tasks, printing each acknowledged id.
-#[cfg(feature = "sqlite")]
 fn child(path: &Path, sync: Synchronous) {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -102,7 +92,6 @@ fn child(path: &Path, sync: Synchronous) {
     });
 }
 
-#[cfg(feature = "sqlite")]
 fn parent(sync: &str) {
     let dir = TempDir::new();
     let path = dir.0.join("crash.db");
@@ -186,7 +175,6 @@ fn parent(sync: &str) {
 }
 
 /// Rows in the merged user index, read on a connection of its own.
-#[cfg(feature = "sqlite")]
 async fn merged_rows(path: &Path) -> i64 {
     use sqlx::Connection;
     let opts = sqlx::sqlite::SqliteConnectOptions::new()
