@@ -15,7 +15,35 @@ use tokio::runtime::Runtime;
 
 const BATCH: usize = 1_000;
 
-fn records(ch: &ChannelRef, n: usize, from: i64) -> Vec<ChatRecord> {
+/// How the benchmark's message ids are made.
+#[derive(Clone, Copy)]
+enum Ids {
+    /// `m0`, `m1`, …: in the order they arrive, as time-ordered ids (snowflakes) are.
+    Ordered,
+    /// UUID-shaped and in no order, as Twitch's are.
+    Random,
+}
+
+fn message_id(ids: Ids, i: i64) -> String {
+    match ids {
+        Ids::Ordered => format!("m{i}"),
+        Ids::Random => {
+            // A bijective mix of i: unique, and scattered over the whole key space.
+            let a = (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+            let b = a.rotate_left(29).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            format!(
+                "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
+                a >> 32,
+                (a >> 16) & 0xffff,
+                a & 0xffff,
+                b >> 48,
+                b & 0xffff_ffff_ffff
+            )
+        }
+    }
+}
+
+fn records(ch: &ChannelRef, n: usize, from: i64, ids: Ids) -> Vec<ChatRecord> {
     (0..n)
         .map(|i| {
             let i = i as i64 + from;
@@ -26,7 +54,7 @@ fn records(ch: &ChannelRef, n: usize, from: i64) -> Vec<ChatRecord> {
                 format!("message number {i} with some text"),
                 i,
             )
-            .with_message_id(format!("m{i}"))
+            .with_message_id(message_id(ids, i))
         })
         .collect()
 }
@@ -54,9 +82,10 @@ async fn inserts_per_sec(
     rows: usize,
     batch: usize,
     from: i64,
+    ids: Ids,
 ) -> (f64, Vec<f64>) {
     let ch = ChannelRef::new("twitch", "#bench");
-    let recs = records(&ch, rows, from);
+    let recs = records(&ch, rows, from, ids);
     let mut calls = Vec::with_capacity(rows / batch + 1);
     let start = Instant::now();
     for chunk in recs.chunks(batch) {
@@ -70,8 +99,8 @@ async fn inserts_per_sec(
 
 fn compare(rt: &Runtime, name: &str, store: &dyn Store) {
     rt.block_on(async {
-        let (batched, calls) = inserts_per_sec(store, 100_000, BATCH, 0).await;
-        let (single, _) = inserts_per_sec(store, 2_000, 1, 1_000_000).await;
+        let (batched, calls) = inserts_per_sec(store, 100_000, BATCH, 0, Ids::Ordered).await;
+        let (single, _) = inserts_per_sec(store, 2_000, 1, 1_000_000, Ids::Ordered).await;
         println!(
             "{name}: batched ({BATCH} rows/commit) {batched:.0} inserts/s; one row per statement {single:.0} inserts/s; ratio {:.1}x",
             batched / single
@@ -89,19 +118,19 @@ fn compare(rt: &Runtime, name: &str, store: &dyn Store) {
     });
 }
 
-/// Appends that go on: 400,000 more rows, 1000 per call, into the database `compare` left
-/// (102,000 rows), printed per 100,000 so a slowdown as the indexes grow shows.
-fn sustained(rt: &Runtime, name: &str, store: &dyn Store) {
+/// Appends that go on: 400,000 rows, 1000 per call, printed per 100,000 so a slowdown as
+/// the indexes grow shows.
+fn sustained(rt: &Runtime, name: &str, store: &dyn Store, ids: Ids) {
     rt.block_on(async {
         let mut rates = Vec::new();
         let start = Instant::now();
         for part in 0..4 {
-            let (rate, _) =
-                inserts_per_sec(store, 100_000, BATCH, 2_000_000 + part * 100_000).await;
+            let from = 2_000_000 + part * 100_000;
+            let (rate, _) = inserts_per_sec(store, 100_000, BATCH, from, ids).await;
             rates.push(format!("{rate:.0}"));
         }
         println!(
-            "{name}: sustained, 400,000 more rows into 102,000: {:.0} inserts/s (per 100,000: {})",
+            "{name}: sustained, 400,000 rows: {:.0} inserts/s (per 100,000: {})",
             400_000.0 / start.elapsed().as_secs_f64(),
             rates.join(", ")
         );
@@ -137,7 +166,7 @@ fn criterion_inserts<S: Store>(
     let fresh = |n: usize| {
         let from = next.get();
         next.set(from + n as i64);
-        records(&ch, n, from)
+        records(&ch, n, from, Ids::Ordered)
     };
     for (name, n) in [("batched_1000", BATCH), ("one_row", 1)] {
         g.throughput(Throughput::Elements(n as u64));
@@ -180,14 +209,24 @@ fn inserts(c: &mut Criterion) {
     drop(normal);
     let store = sqlite_store(&rt, "inserts");
     compare(&rt, "sqlite", &*store);
-    sustained(&rt, "sqlite", &*store);
+    sustained(&rt, "sqlite (after the burst)", &*store, Ids::Ordered);
+    // Twitch's message ids are UUIDs: the message-id index then takes every row at a random
+    // place, and every batch rewrites about one index page per row.
+    let random = sqlite_store(&rt, "inserts-random");
+    sustained(&rt, "sqlite, random message ids", &*random, Ids::Random);
+    drop(random);
     let mut g = c.benchmark_group("sqlite_chat_insert");
     g.measurement_time(Duration::from_secs(3)).sample_size(10);
     criterion_inserts(&mut g, &rt, &store);
     g.finish();
     drop(store);
     // The stores dropped above have long closed their files by now.
-    for tag in ["inserts", "inserts-plain", "inserts-normal"] {
+    for tag in [
+        "inserts",
+        "inserts-plain",
+        "inserts-normal",
+        "inserts-random",
+    ] {
         remove(tag);
     }
 
