@@ -12,6 +12,10 @@
 //! each caller is answered once its rows are committed. Other writes run in their own
 //! `BEGIN IMMEDIATE` transaction, so they also never hit a stale-snapshot conflict with
 //! another process (say `botkit db prune`) writing the same file.
+//!
+//! The chat index by user is not maintained row by row (see the migration
+//! `0002_deferred_user_index.sql`): new rows wait in `chat_user_pending`, and the writer
+//! merges them into `chat_user` in bulk every 32,768 rows and when it goes idle.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -89,10 +93,10 @@ pub struct SqliteOptions {
     /// Largest size of the database in pages (`PRAGMA max_page_count`); a write that would
     /// grow it further fails like a full disk. `None` (default): no limit but the disk.
     pub max_pages: Option<u64>,
-    /// Page cache of the write connection in MiB (default 64). The chat indexes by user and
-    /// by message id take rows in no particular order, so each batch touches pages all
-    /// over them; with SQLite's default 2 MiB cache those pages are read again and spilled
-    /// on every batch.
+    /// Page cache of the write connection in MiB (default 64). The chat index by message id
+    /// takes rows in no particular order when ids are random (Twitch's are UUIDs), and the
+    /// merges of the user index touch pages all over it; with SQLite's default 2 MiB cache
+    /// those pages are read again and spilled on every batch.
     pub cache_mib: u32,
     /// WAL size in pages (4 KiB) at which a commit checkpoints it into the database file
     /// (`PRAGMA wal_autocheckpoint`, default 10000, about 40 MiB; SQLite's own default is
