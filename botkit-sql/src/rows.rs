@@ -32,54 +32,46 @@ pub(crate) fn parse_event_id(s: &str) -> Result<EventId, StoreError> {
         .map_err(|_| StoreError::corrupt(format!("stored event id `{s}` is not hexadecimal")))
 }
 
+/// A chat row as SQLite's `json_array(CHAT_COLS)` writes it: serde reads a struct from an
+/// array in field order.
+#[cfg(feature = "sqlite")]
+#[derive(serde::Deserialize)]
+struct JsonChatRow {
+    seq: i64,
+    platform: String,
+    instance: Option<String>,
+    channel: String,
+    message_id: Option<String>,
+    user_id: String,
+    user_name: String,
+    text: String,
+    ts: i64,
+    event_id: Option<String>,
+}
+
 /// Chat rows from SQLite's `json_group_array(json_array(CHAT_COLS))`, with their sequence
 /// numbers. A value that does not decode is [`StoreError::Corrupt`].
 #[cfg(feature = "sqlite")]
 pub(crate) fn chat_rows_from_json(
     json: &str,
 ) -> Result<Vec<(botkit::store::ChatRecord, i64)>, StoreError> {
-    type Row = (
-        i64,
-        String,
-        Option<String>,
-        String,
-        Option<String>,
-        String,
-        String,
-        String,
-        i64,
-        Option<String>,
-    );
-    let rows: Vec<Row> = serde_json::from_str(json)
+    let rows: Vec<JsonChatRow> = serde_json::from_str(json)
         .map_err(|e| StoreError::corrupt(format!("a stored chat row does not decode: {e}")))?;
     rows.into_iter()
-        .map(
-            |(
-                seq,
-                platform,
-                instance,
-                channel,
-                message_id,
-                user_id,
-                user_name,
-                text,
-                ts,
-                event_id,
-            )| {
-                let record = botkit::store::ChatRecord {
-                    platform,
-                    instance,
-                    channel,
-                    message_id,
-                    user_id,
-                    user_name,
-                    text,
-                    timestamp_ms: ts,
-                    event_id: event_id.as_deref().map(parse_event_id).transpose()?,
-                };
-                Ok((record, seq))
-            },
-        )
+        .map(|r| {
+            let record = botkit::store::ChatRecord {
+                event_id: r.event_id.as_deref().map(parse_event_id).transpose()?,
+                platform: r.platform,
+                instance: r.instance,
+                channel: r.channel,
+                message_id: r.message_id,
+                user_id: r.user_id,
+                user_name: r.user_name,
+                text: r.text,
+                timestamp_ms: r.ts,
+            };
+            Ok((record, r.seq))
+        })
         .collect()
 }
 

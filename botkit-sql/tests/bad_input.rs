@@ -8,30 +8,8 @@
 use std::sync::atomic::Ordering;
 
 use botkit::store::{ChannelRef, ChatRecord, Store, StoreError};
-
 #[cfg(feature = "sqlite")]
-struct TempDir(std::path::PathBuf);
-
-#[cfg(feature = "sqlite")]
-impl TempDir {
-    fn new(tag: &str) -> Self {
-        static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "botkit-sql-bad-{tag}-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
-        Self(dir)
-    }
-}
-
-#[cfg(feature = "sqlite")]
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+use botkit_e2e::Scratch;
 
 fn chan() -> ChannelRef {
     ChannelRef::new("twitch", "#bad")
@@ -61,7 +39,7 @@ mod sqlite {
 
     #[tokio::test]
     async fn a_file_that_is_not_a_database_is_corrupt_and_named() {
-        let dir = TempDir::new("corrupt");
+        let dir = Scratch::new("botkit-sql-bad", "corrupt");
         let path = dir.0.join("bot.db");
         std::fs::write(&path, "this is a text file, not a database\n".repeat(200)).unwrap();
         let e = SqliteStore::open(&path, SqliteOptions::default())
@@ -83,7 +61,7 @@ mod sqlite {
 
     #[tokio::test]
     async fn a_damaged_page_is_found_by_the_integrity_check() {
-        let dir = TempDir::new("damaged");
+        let dir = Scratch::new("botkit-sql-bad", "damaged");
         let live = dir.0.join("live.db");
         let path = dir.0.join("bot.db");
         {
@@ -123,7 +101,7 @@ mod sqlite {
 
     #[tokio::test]
     async fn a_path_that_cannot_be_opened_is_named() {
-        let dir = TempDir::new("unopenable");
+        let dir = Scratch::new("botkit-sql-bad", "unopenable");
         // A directory where the file should be: unreadable as a database even for root.
         let as_dir = dir.0.join("bot.db");
         std::fs::create_dir(&as_dir).unwrap();
@@ -142,7 +120,7 @@ mod sqlite {
 
     #[tokio::test]
     async fn a_full_database_fails_writes_clearly_and_recovers() {
-        let dir = TempDir::new("full");
+        let dir = Scratch::new("botkit-sql-bad", "full");
         let path = dir.0.join("bot.db");
         // 64 pages of 4 KiB: the schema fits, a few hundred KiB of chat does not.
         let store = SqliteStore::open(&path, SqliteOptions::default().with_max_pages(64))

@@ -12,11 +12,12 @@
 
 use std::collections::HashSet;
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use botkit::store::{ChannelRef, ChatCursor, ChatRecord, Store};
+use botkit_e2e::Scratch;
 use botkit_sql::{SqliteOptions, SqliteStore, Synchronous};
 
 const CHILD_ENV: &str = "BOTKIT_SQL_CRASH_CHILD";
@@ -93,7 +94,7 @@ fn child(path: &Path, sync: Synchronous) {
 }
 
 fn parent(sync: &str) {
-    let dir = TempDir::new();
+    let dir = Scratch::new("botkit-sql", "crash");
     let path = dir.0.join("crash.db");
     let mut child = Command::new(std::env::current_exe().expect("own path"))
         .env(CHILD_ENV, &path)
@@ -189,21 +190,4 @@ async fn merged_rows(path: &Path) -> i64 {
         .expect("count merged rows");
     let _ = conn.close().await;
     n
-}
-
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new() -> Self {
-        let dir = std::env::temp_dir().join(format!("botkit-sql-crash-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        Self(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }

@@ -1,36 +1,14 @@
 //! The deferred user index (migration 2): queries by user read merged and pending rows alike,
 //! deletions reach both, and a database written by the first schema is carried over.
 
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::path::Path;
 use std::time::Duration;
 
 use botkit::store::{ChannelRef, ChatRecord, Store};
+use botkit_e2e::Scratch;
 use sqlx::{Connection, SqliteConnection};
 
 use super::{MIGRATIONS, SqliteOptions, SqliteStore};
-
-/// A fresh directory under the system temp dir, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> Self {
-        static N: AtomicU32 = AtomicU32::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "botkit-sql-unit-{tag}-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
-        Self(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 async fn raw(path: &Path) -> SqliteConnection {
     let opts = sqlx::sqlite::SqliteConnectOptions::new()
@@ -81,7 +59,7 @@ async fn index_matches(path: &Path) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn queries_by_user_read_merged_and_pending_rows() {
-    let dir = TempDir::new("merge");
+    let dir = Scratch::new("botkit-sql-unit", "merge");
     let path = dir.0.join("bot.db");
     let store = SqliteStore::open(&path, SqliteOptions::default())
         .await
@@ -146,7 +124,7 @@ async fn queries_by_user_read_merged_and_pending_rows() {
 async fn a_reused_row_number_is_found_by_user() {
     // SQLite gives the next row max(seq) + 1: after the newest rows are deleted, a new row
     // gets the number of a row that was already merged.
-    let dir = TempDir::new("reuse");
+    let dir = Scratch::new("botkit-sql-unit", "reuse");
     let path = dir.0.join("bot.db");
     let store = SqliteStore::open(&path, SqliteOptions::default())
         .await
@@ -180,7 +158,7 @@ async fn a_reused_row_number_is_found_by_user() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_first_schema_database_is_carried_over() {
-    let dir = TempDir::new("upgrade");
+    let dir = Scratch::new("botkit-sql-unit", "upgrade");
     let path = dir.0.join("old.db");
     {
         let mut c = raw(&path).await;
@@ -238,7 +216,7 @@ async fn a_first_schema_database_is_carried_over() {
 async fn chat_text_comes_back_byte_for_byte() {
     // Chat rows are read as one JSON array (see `fetch_chat`): every character must survive
     // SQLite's JSON encoding and serde's decoding.
-    let dir = TempDir::new("json");
+    let dir = Scratch::new("botkit-sql-unit", "json");
     let path = dir.0.join("bot.db");
     let store = SqliteStore::open(&path, SqliteOptions::default())
         .await
