@@ -181,14 +181,14 @@ macro_rules! impl_reads {
 }
 pub(crate) use impl_reads;
 
-/// Where a backend finds a user's chat rows.
+/// Where a backend finds a user's chat rows and a message by id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum UserRows {
-    /// An index on `chat (user_id, ts, seq)`.
+pub(crate) enum ChatIndexes {
+    /// Indexes on the chat table: `(user_id, ts, seq)` and `(platform, channel, message_id)`.
     #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
-    Indexed,
-    /// The index tables `chat_user` (merged in bulk) and `chat_user_pending` (rows not
-    /// merged yet); see the SQLite migration `0002_deferred_user_index.sql`.
+    OnChat,
+    /// The index tables `chat_user` and `chat_message` (merged in bulk) and `chat_pending`
+    /// (rows not merged yet); see the SQLite migration `0002_deferred_chat_indexes.sql`.
     #[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
     Deferred,
 }
@@ -196,8 +196,8 @@ pub(crate) enum UserRows {
 /// What a backend provides for the shared operations: its reads, and how it writes.
 #[async_trait]
 pub(crate) trait SqlBackend: SqlReads {
-    /// Where this backend's schema keeps the chat rows by user.
-    const USER_ROWS: UserRows;
+    /// Where this backend's schema keeps the chat rows by user and by message id.
+    const CHAT_INDEXES: ChatIndexes;
     /// Runs a data-changing statement in order with the other writes; rows affected.
     async fn exec(&self, stmt: Stmt) -> Result<u64, StoreError>;
     /// Runs a data-changing statement that returns one integer (`RETURNING id`).
@@ -349,15 +349,15 @@ pub(crate) async fn chat_by_user<S: SqlBackend>(
     };
     let n = args.len() + 1;
     args.push(Arg::Int(limit(limit_n)));
-    let sql = match S::USER_ROWS {
-        UserRows::Indexed => format!(
+    let sql = match S::CHAT_INDEXES {
+        ChatIndexes::OnChat => format!(
             "SELECT {CHAT_COLS} FROM chat c WHERE user_id = $1{in_channel} \
              ORDER BY ts DESC, seq DESC LIMIT ${n}"
         ),
         // The newest `n` of each index table, then the newest `n` of those: at most 2n row
         // lookups, however much the user wrote. CROSS JOIN makes SQLite walk the index
         // table first; left to itself it may scan the whole channel instead.
-        UserRows::Deferred => {
+        ChatIndexes::Deferred => {
             let newest = |table: &str| {
                 format!(
                     "SELECT seq FROM (SELECT u.seq AS seq FROM {table} u CROSS JOIN chat c ON c.seq = u.seq \
@@ -368,7 +368,7 @@ pub(crate) async fn chat_by_user<S: SqlBackend>(
                 "SELECT {CHAT_COLS} FROM chat WHERE seq IN ({} UNION ALL {}) \
                  ORDER BY ts DESC, seq DESC LIMIT ${n}",
                 newest("chat_user"),
-                newest("chat_user_pending")
+                newest("chat_pending")
             )
         }
     };
@@ -427,13 +427,30 @@ pub(crate) async fn chat_channels(b: &impl SqlBackend) -> Result<Vec<ChannelRef>
         .collect())
 }
 
-pub(crate) async fn delete_chat_message(
-    b: &impl SqlBackend,
+pub(crate) async fn delete_chat_message<S: SqlBackend>(
+    b: &S,
     channel: &ChannelRef,
     message_id: &str,
 ) -> Result<u64, StoreError> {
+    let sql = match S::CHAT_INDEXES {
+        ChatIndexes::OnChat => {
+            "DELETE FROM chat WHERE platform = $1 AND channel = $2 AND message_id = $3"
+        }
+        // One probe per generation of `chat_message`, newest first (each step of `gens`
+        // seeks the next older one), and a scan of the pending rows.
+        ChatIndexes::Deferred => {
+            "DELETE FROM chat WHERE seq IN (\
+             WITH RECURSIVE gens(g) AS (SELECT max(gen) FROM chat_message \
+             UNION ALL SELECT (SELECT max(gen) FROM chat_message WHERE gen < g) FROM gens \
+             WHERE g IS NOT NULL) \
+             SELECT m.seq FROM gens CROSS JOIN chat_message m ON m.gen = gens.g \
+             AND m.platform = $1 AND m.channel = $2 AND m.message_id = $3 \
+             UNION ALL SELECT seq FROM chat_pending \
+             WHERE platform = $1 AND channel = $2 AND message_id = $3)"
+        }
+    };
     b.exec(Stmt::new(
-        "DELETE FROM chat WHERE platform = $1 AND channel = $2 AND message_id = $3",
+        sql,
         vec![
             text(&channel.platform),
             text(&channel.channel),
@@ -448,17 +465,17 @@ pub(crate) async fn delete_chat_by_user<S: SqlBackend>(
     channel: &ChannelRef,
     user_id: &str,
 ) -> Result<u64, StoreError> {
-    let sql = match S::USER_ROWS {
-        UserRows::Indexed => {
+    let sql = match S::CHAT_INDEXES {
+        ChatIndexes::OnChat => {
             "DELETE FROM chat WHERE platform = $1 AND channel = $2 AND user_id = $3"
         }
         // The user's rows found through the index tables, checked for the channel there:
         // otherwise SQLite may walk the whole channel.
-        UserRows::Deferred => {
+        ChatIndexes::Deferred => {
             "DELETE FROM chat WHERE seq IN (\
              SELECT u.seq FROM chat_user u CROSS JOIN chat c ON c.seq = u.seq \
              WHERE u.user_id = $3 AND c.platform = $1 AND c.channel = $2 \
-             UNION ALL SELECT u.seq FROM chat_user_pending u CROSS JOIN chat c ON c.seq = u.seq \
+             UNION ALL SELECT u.seq FROM chat_pending u CROSS JOIN chat c ON c.seq = u.seq \
              WHERE u.user_id = $3 AND c.platform = $1 AND c.channel = $2)"
         }
     };

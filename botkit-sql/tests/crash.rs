@@ -1,9 +1,10 @@
 //! Crash safety: a child process appends chat messages from several tasks and prints the id
 //! of each one as soon as its append is acknowledged; the parent kills it with SIGKILL in
 //! the middle of the stream, reopens the database, and checks that every acknowledged
-//! message is there — read by channel and by user — and that `PRAGMA integrity_check`
-//! says ok. The writers pause together now and then, so the writer's idle merges of the
-//! user index run during the stream and the kill can land in one.
+//! message is there — read by channel, by user and by message id — and that
+//! `PRAGMA integrity_check` says ok. The writers pause together now and then, so the
+//! writer's idle merges of the chat indexes run during the stream and the kill can land in
+//! one.
 //!
 //! The child is this same test binary started again with `BOTKIT_SQL_CRASH_CHILD` set
 //! (the target has `harness = false`, so `main` decides which side it is). It runs once
@@ -167,15 +168,23 @@ fn parent(sync: &str) {
         }
         assert_eq!(by_user, stored, "reading by user finds exactly the stored messages");
         let merged = merged_rows(&path).await;
+        // And by message id: every tenth acknowledged message is found and deleted.
+        for id in acked.iter().step_by(10) {
+            let n = store
+                .delete_chat_message(&channel(), id)
+                .await
+                .expect("delete by id");
+            assert_eq!(n, 1, "message {id} is found by its id");
+        }
         print!(
-            "({} acknowledged, {} stored, {merged} of them merged into the user index before the kill) ",
+            "({} acknowledged, {} stored, {merged} of them merged into the indexes before the kill) ",
             acked.len(),
             stored.len()
         );
     });
 }
 
-/// Rows in the merged user index, read on a connection of its own.
+/// Rows in the merged index by user, read on a connection of its own.
 async fn merged_rows(path: &Path) -> i64 {
     use sqlx::Connection;
     let opts = sqlx::sqlite::SqliteConnectOptions::new()

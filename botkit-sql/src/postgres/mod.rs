@@ -222,7 +222,7 @@ async fn fetch_chat(pool: &PgPool, stmt: Stmt) -> Result<Vec<(ChatRecord, i64)>,
 
 #[async_trait]
 impl SqlBackend for PgStore {
-    const USER_ROWS: shared::UserRows = shared::UserRows::Indexed;
+    const CHAT_INDEXES: shared::ChatIndexes = shared::ChatIndexes::OnChat;
 
     async fn exec(&self, stmt: Stmt) -> Result<u64, StoreError> {
         let r = stmt

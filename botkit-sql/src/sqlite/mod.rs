@@ -13,9 +13,10 @@
 //! `BEGIN IMMEDIATE` transaction, so they also never hit a stale-snapshot conflict with
 //! another process (say `botkit db prune`) writing the same file.
 //!
-//! The chat index by user is not maintained row by row (see the migration
-//! `0002_deferred_user_index.sql`): new rows wait in `chat_user_pending`, and the writer
-//! merges them into `chat_user` in bulk every 32,768 rows and when it goes idle.
+//! The chat indexes by user and by message id are not maintained row by row (see the
+//! migration `0002_deferred_chat_indexes.sql`): new rows wait in `chat_pending`, and the
+//! writer merges them into `chat_user` and `chat_message` in bulk every 32,768 rows and
+//! when it goes idle.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -56,8 +57,8 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     ),
     (
         2,
-        "deferred user index",
-        include_str!("../../migrations/sqlite/0002_deferred_user_index.sql"),
+        "deferred chat indexes",
+        include_str!("../../migrations/sqlite/0002_deferred_chat_indexes.sql"),
     ),
 ];
 
@@ -93,10 +94,10 @@ pub struct SqliteOptions {
     /// Largest size of the database in pages (`PRAGMA max_page_count`); a write that would
     /// grow it further fails like a full disk. `None` (default): no limit but the disk.
     pub max_pages: Option<u64>,
-    /// Page cache of the write connection in MiB (default 64). The chat index by message id
-    /// takes rows in no particular order when ids are random (Twitch's are UUIDs), and the
-    /// merges of the user index touch pages all over it; with SQLite's default 2 MiB cache
-    /// those pages are read again and spilled on every batch.
+    /// Page cache of the write connection in MiB (default 64). Merges of the chat indexes
+    /// by user and by message id touch pages all over them (users write in no order, and
+    /// Twitch's message ids are random); with SQLite's default 2 MiB cache those pages are
+    /// read again and spilled on every merge.
     pub cache_mib: u32,
     /// WAL size in pages (4 KiB) at which a commit checkpoints it into the database file
     /// (`PRAGMA wal_autocheckpoint`, default 10000, about 40 MiB; SQLite's own default is
@@ -416,7 +417,7 @@ async fn fetch_chat(pool: &SqlitePool, stmt: Stmt) -> Result<Vec<(ChatRecord, i6
 
 #[async_trait]
 impl SqlBackend for SqliteStore {
-    const USER_ROWS: shared::UserRows = shared::UserRows::Deferred;
+    const CHAT_INDEXES: shared::ChatIndexes = shared::ChatIndexes::Deferred;
 
     async fn exec(&self, stmt: Stmt) -> Result<u64, StoreError> {
         self.write(move |c| {
@@ -452,8 +453,8 @@ async fn run_writer(
     let mut held: Option<Msg<Op>> = None;
     // Whether anything was written since the last checkpoint.
     let mut wrote = false;
-    // Chat rows appended since the last merge of the user index (an upper bound: deletions
-    // also take rows out of the pending table).
+    // Chat rows appended since the last merge of the index tables (an upper bound:
+    // deletions also take rows out of the pending table).
     let mut pending = pending_rows(&mut conn).await;
     loop {
         let next = match held.take() {
@@ -462,7 +463,7 @@ async fn run_writer(
                 match tokio::time::timeout(IDLE_CHECKPOINT, rx.recv()).await {
                     Ok(m) => m,
                     Err(_) => {
-                        if pending > 0 && merge_user_index(&mut conn, &opts).await {
+                        if pending > 0 && merge_indexes(&mut conn, &opts).await {
                             pending = 0;
                         }
                         idle_checkpoint(&mut conn).await;
@@ -487,57 +488,66 @@ async fn run_writer(
                 let batch = crate::batch::gather(&mut rx, first, &cfg, &mut held).await;
                 pending += commit_logs(&mut conn, &opts, batch, &cfg).await;
                 wrote = true;
-                if pending >= MERGE_ROWS && merge_user_index(&mut conn, &opts).await {
+                if pending >= MERGE_ROWS && merge_indexes(&mut conn, &opts).await {
                     pending = 0;
                 }
             }
         }
     }
     if pending > 0 {
-        merge_user_index(&mut conn, &opts).await;
+        merge_indexes(&mut conn, &opts).await;
     }
     if let Err(e) = conn.close().await {
         tracing::warn!(error = %e, "closing the sqlite write connection failed");
     }
 }
 
-/// Pending chat rows at which the writer merges them into the user index.
+/// Pending chat rows at which the writer merges them into the index tables.
 ///
-/// A merge rewrites each page of the index it touches once, so the larger, the fewer page
-/// writes per row; but a query by user scans the pending rows (they are not indexed by user),
-/// which at this size takes about a millisecond. Sustained appends of 1000-row batches (500
-/// users): 120,000/s merging every 8,000 rows, 147,000/s every 32,000, 73,000/s with the
-/// index on the chat table itself.
+/// A merge rewrites each index page it touches once, so the larger, the fewer page writes
+/// per row; but lookups by user or message id also scan the pending rows (they are not
+/// indexed), which at this size takes about a millisecond. Sustained appends of 1000-row
+/// batches from 500 users: user index merged every 8,000 rows 120,000/s, every 32,000
+/// 147,000/s, on the chat table itself 73,000/s; with random (UUID) message ids, 35,000-
+/// 49,000/s with their index on the chat table, 124,000-137,000/s merged.
 const MERGE_ROWS: u64 = 32_768;
 
-/// Rows waiting in `chat_user_pending` (0 if that cannot be read: the next merge still
-/// takes them all).
+/// Rows waiting in `chat_pending` (0 if that cannot be read: the next merge still takes
+/// them all).
 async fn pending_rows(conn: &mut SqliteConnection) -> u64 {
-    match sqlx::query_scalar::<_, i64>("SELECT count(*) FROM chat_user_pending")
+    match sqlx::query_scalar::<_, i64>("SELECT count(*) FROM chat_pending")
         .fetch_one(&mut *conn)
         .await
     {
         Ok(n) => u64::try_from(n).unwrap_or(0),
         Err(e) => {
-            tracing::debug!(error = %e, "counting pending user index rows failed");
+            tracing::debug!(error = %e, "counting pending chat index rows failed");
             0
         }
     }
 }
 
-/// Moves the pending chat rows into the user index, sorted, in one transaction; whether it
-/// committed. A failure loses nothing: the rows stay pending (queries read them there) and
-/// the next merge takes them.
-async fn merge_user_index(conn: &mut SqliteConnection, opts: &SqliteConnectOptions) -> bool {
+/// Moves the pending chat rows into the index tables, sorted, in one transaction; whether
+/// it committed. A failure loses nothing: the rows stay pending (lookups read them there)
+/// and the next merge takes them.
+async fn merge_indexes(conn: &mut SqliteConnection, opts: &SqliteConnectOptions) -> bool {
     async fn merge(conn: &mut SqliteConnection) -> Result<(), sqlx::Error> {
         let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
         sqlx::query(
             "INSERT OR IGNORE INTO chat_user (user_id, ts, seq) \
-             SELECT user_id, ts, seq FROM chat_user_pending ORDER BY user_id, ts, seq",
+             SELECT user_id, ts, seq FROM chat_pending ORDER BY user_id, ts, seq",
         )
         .execute(&mut *tx)
         .await?;
-        sqlx::query("DELETE FROM chat_user_pending")
+        // The generation (seq >> 16) must match the migration's and the delete trigger's.
+        sqlx::query(
+            "INSERT OR IGNORE INTO chat_message (gen, platform, channel, message_id, seq) \
+             SELECT seq >> 16, platform, channel, message_id, seq FROM chat_pending \
+             WHERE message_id IS NOT NULL ORDER BY 1, 2, 3, 4, 5",
+        )
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("DELETE FROM chat_pending")
             .execute(&mut *tx)
             .await?;
         tx.commit().await
@@ -545,7 +555,7 @@ async fn merge_user_index(conn: &mut SqliteConnection, opts: &SqliteConnectOptio
     match merge(conn).await {
         Ok(()) => true,
         Err(e) => {
-            tracing::warn!(error = %e, "merging the sqlite user index failed; the rows stay pending");
+            tracing::warn!(error = %e, "merging the sqlite chat indexes failed; the rows stay pending");
             recover(conn, opts).await;
             false
         }

@@ -1,5 +1,6 @@
-//! The deferred user index (migration 2): queries by user read merged and pending rows alike,
-//! deletions reach both, and a database written by the first schema is carried over.
+//! The deferred chat indexes (migration 2): lookups by user and by message id read merged and
+//! pending rows alike, deletions reach both, and a database written by the first schema is
+//! carried over.
 
 use std::path::Path;
 use std::time::Duration;
@@ -19,11 +20,17 @@ async fn raw(path: &Path) -> SqliteConnection {
 }
 
 async fn count(path: &Path, table: &str) -> i64 {
+    count_where(path, table, "1").await
+}
+
+async fn count_where(path: &Path, table: &str, cond: &str) -> i64 {
     let mut c = raw(path).await;
-    let n = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT count(*) FROM {table}")))
-        .fetch_one(&mut c)
-        .await
-        .unwrap();
+    let n = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "SELECT count(*) FROM {table} WHERE {cond}"
+    )))
+    .fetch_one(&mut c)
+    .await
+    .unwrap();
     c.close().await.unwrap();
     n
 }
@@ -31,12 +38,12 @@ async fn count(path: &Path, table: &str) -> i64 {
 /// Waits until the writer's idle merge has emptied the pending table.
 async fn merged(path: &Path) {
     for _ in 0..200 {
-        if count(path, "chat_user_pending").await == 0 {
+        if count(path, "chat_pending").await == 0 {
             return;
         }
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
-    panic!("the idle writer never merged the pending user index rows");
+    panic!("the idle writer never merged the pending chat index rows");
 }
 
 fn line(ch: &ChannelRef, user: &str, ts: i64) -> ChatRecord {
@@ -50,10 +57,14 @@ fn texts(rows: &[ChatRecord]) -> Vec<String> {
 /// Every chat row is indexed exactly once, merged or pending.
 async fn index_matches(path: &Path) {
     let chat = count(path, "chat").await;
-    let indexed = count(path, "chat_user").await + count(path, "chat_user_pending").await;
+    let indexed = count(path, "chat_user").await + count(path, "chat_pending").await;
+    let with_id = count_where(path, "chat", "message_id IS NOT NULL").await;
+    let by_id = count(path, "chat_message").await
+        + count_where(path, "chat_pending", "message_id IS NOT NULL").await;
+    assert_eq!(by_id, with_id, "every message id is indexed exactly once");
     assert_eq!(
         indexed, chat,
-        "every chat row is in exactly one user index table"
+        "every chat row is in exactly one of chat_user and chat_pending"
     );
 }
 
@@ -189,15 +200,20 @@ async fn a_first_schema_database_is_carried_over() {
         300,
         "the old rows are merged"
     );
-    assert_eq!(count(&path, "chat_user_pending").await, 0);
+    assert_eq!(count(&path, "chat_pending").await, 0);
     let mut c = raw(&path).await;
-    let old_index: Option<String> =
-        sqlx::query_scalar("SELECT name FROM sqlite_schema WHERE name = 'chat_by_user'")
-            .fetch_optional(&mut c)
-            .await
-            .unwrap();
+    let old_indexes: Vec<String> = sqlx::query_scalar(
+        "SELECT name FROM sqlite_schema WHERE name IN ('chat_by_user', 'chat_by_message')",
+    )
+    .fetch_all(&mut c)
+    .await
+    .unwrap();
     c.close().await.unwrap();
-    assert_eq!(old_index, None, "the index on the chat table is gone");
+    assert!(
+        old_indexes.is_empty(),
+        "the indexes on the chat table are gone"
+    );
+    assert_eq!(count(&path, "chat_message").await, 300);
     let ch = ChannelRef::new("twitch", "#old");
     assert_eq!(
         texts(&store.chat_by_user("u3", Some(&ch), 3).await.unwrap()),
@@ -208,7 +224,79 @@ async fn a_first_schema_database_is_carried_over() {
         texts(&store.chat_by_user("u3", None, 2).await.unwrap()),
         ["line 297", "u3 at 1000"]
     );
+    assert_eq!(store.delete_chat_message(&ch, "m17").await.unwrap(), 1);
     store.integrity_check().await.unwrap();
+    index_matches(&path).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messages_are_deleted_by_id_in_every_generation_and_pending() {
+    // `chat_message` keys ids by generation (seq >> 16); rows written with far-apart row
+    // numbers (as after a long history) land in different generations.
+    let dir = Scratch::new("botkit-sql-unit", "byid");
+    let path = dir.0.join("bot.db");
+    let store = SqliteStore::open(&path, SqliteOptions::default())
+        .await
+        .unwrap();
+    let ch = ChannelRef::new("twitch", "#c");
+    let other = ChannelRef::new("twitch", "#other");
+    {
+        let mut c = raw(&path).await;
+        for (seq, id, channel) in [
+            (5i64, "a", "#c"),
+            (6, "d", "#c"),
+            (70_000, "b", "#c"),
+            (200_000, "c", "#c"),
+            (200_001, "c", "#other"),
+        ] {
+            sqlx::query(
+                "INSERT INTO chat (seq, platform, channel, message_id, user_id, user_name, text, ts) \
+                 VALUES ($1, 'twitch', $2, $3, 'u', 'u', $3, $1)",
+            )
+            .bind(seq)
+            .bind(channel)
+            .bind(id)
+            .execute(&mut c)
+            .await
+            .unwrap();
+        }
+        c.close().await.unwrap();
+    }
+    // The writer merges once it has written itself (or at its next start): rows another
+    // program wrote wait until then, and are read from the pending table meanwhile.
+    assert_eq!(store.delete_chat_message(&ch, "d").await.unwrap(), 1);
+    store.append_chat(&[line(&ch, "u", 1)]).await.unwrap();
+    merged(&path).await;
+    let mut c = raw(&path).await;
+    let gens: Vec<i64> = sqlx::query_scalar("SELECT DISTINCT gen FROM chat_message ORDER BY gen")
+        .fetch_all(&mut c)
+        .await
+        .unwrap();
+    c.close().await.unwrap();
+    assert_eq!(
+        gens,
+        [0, 1, 3],
+        "a, b, both c rows and m1 in three generations"
+    );
+    // Pending: the store's own append, not merged yet.
+    store.append_chat(&[line(&ch, "u", 300_000)]).await.unwrap();
+    assert_eq!(store.delete_chat_message(&ch, "m300000").await.unwrap(), 1);
+    assert_eq!(store.delete_chat_message(&ch, "m1").await.unwrap(), 1);
+    assert_eq!(store.delete_chat_message(&ch, "a").await.unwrap(), 1);
+    assert_eq!(store.delete_chat_message(&ch, "b").await.unwrap(), 1);
+    assert_eq!(
+        store.delete_chat_message(&ch, "c").await.unwrap(),
+        1,
+        "only #c's"
+    );
+    assert_eq!(
+        store.delete_chat_message(&ch, "c").await.unwrap(),
+        0,
+        "gone"
+    );
+    assert_eq!(store.delete_chat_message(&ch, "zzz").await.unwrap(), 0);
+    assert_eq!(texts(&store.recent_chat(&other, 10).await.unwrap()), ["c"]);
+    assert!(store.recent_chat(&ch, 10).await.unwrap().is_empty());
     index_matches(&path).await;
 }
 
