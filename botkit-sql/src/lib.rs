@@ -32,9 +32,9 @@
 //!   serialized through it, so there are no lock fights inside the process), and a pool of
 //!   read-only connections that read concurrently with it. The writer keeps a large page
 //!   cache and checkpoints rarely during bursts and as soon as it goes idle
-//!   ([`SqliteOptions::cache_mib`], [`SqliteOptions::checkpoint_pages`]). The chat index by
-//!   user is kept off the insert path: new rows wait in a small pending table that the
-//!   writer merges into the index in bulk, sorted, and queries read both.
+//!   ([`SqliteOptions::cache_mib`], [`SqliteOptions::checkpoint_pages`]). The chat indexes
+//!   by user and by message id are kept off the insert path: new rows wait in a small
+//!   pending table that the writer merges into them in bulk, sorted, and lookups read both.
 //! - **PostgreSQL**: a connection pool; logs are inserted with `UNNEST` arrays, one
 //!   statement per table per batch.
 //!
