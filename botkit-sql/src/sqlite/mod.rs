@@ -454,17 +454,25 @@ async fn run_writer(
     // Whether anything was written since the last checkpoint.
     let mut wrote = false;
     // Chat rows appended since the last merge of the index tables (an upper bound:
-    // deletions also take rows out of the pending table).
+    // deletions also take rows out of the pending table), and the count at which the next
+    // merge runs. A failed merge (a full disk) is retried after another MERGE_ROWS rows, or
+    // once idle again after the next write, not on every batch or idle tick.
     let mut pending = pending_rows(&mut conn).await;
+    let mut merge_at = MERGE_ROWS;
+    let mut idle_merge = pending > 0;
     loop {
         let next = match held.take() {
             Some(m) => Some(m),
-            None if wrote || pending > 0 => {
+            None if wrote || idle_merge => {
                 match tokio::time::timeout(IDLE_CHECKPOINT, rx.recv()).await {
                     Ok(m) => m,
                     Err(_) => {
-                        if pending > 0 && merge_indexes(&mut conn, &opts).await {
-                            pending = 0;
+                        if idle_merge {
+                            idle_merge = false;
+                            if merge_indexes(&mut conn, &opts).await {
+                                pending = 0;
+                                merge_at = MERGE_ROWS;
+                            }
                         }
                         idle_checkpoint(&mut conn).await;
                         wrote = false;
@@ -486,10 +494,18 @@ async fn run_writer(
             }
             Msg::Log(first) => {
                 let batch = crate::batch::gather(&mut rx, first, &cfg, &mut held).await;
-                pending += commit_logs(&mut conn, &opts, batch, &cfg).await;
+                let rows = commit_logs(&mut conn, &opts, batch, &cfg).await;
+                pending += rows;
+                idle_merge |= rows > 0;
                 wrote = true;
-                if pending >= MERGE_ROWS && merge_indexes(&mut conn, &opts).await {
-                    pending = 0;
+                if pending >= merge_at {
+                    if merge_indexes(&mut conn, &opts).await {
+                        pending = 0;
+                        merge_at = MERGE_ROWS;
+                        idle_merge = false;
+                    } else {
+                        merge_at = pending + MERGE_ROWS;
+                    }
                 }
             }
         }
