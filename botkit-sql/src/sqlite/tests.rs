@@ -2,7 +2,7 @@
 //! pending rows alike, deletions reach both, and a database written by the first schema is
 //! carried over.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use botkit::store::{ChannelRef, ChatRecord, Store};
@@ -10,6 +10,16 @@ use botkit_e2e::Scratch;
 use sqlx::{Connection, SqliteConnection};
 
 use super::{MIGRATIONS, SqliteOptions, SqliteStore};
+
+/// A store on a new file in a scratch directory (removed when the first value drops).
+async fn fresh(tag: &str) -> (Scratch, PathBuf, SqliteStore) {
+    let dir = Scratch::new("botkit-sql-unit", tag);
+    let path = dir.0.join("bot.db");
+    let store = SqliteStore::open(&path, SqliteOptions::default())
+        .await
+        .unwrap();
+    (dir, path, store)
+}
 
 async fn raw(path: &Path) -> SqliteConnection {
     let opts = sqlx::sqlite::SqliteConnectOptions::new()
@@ -70,11 +80,7 @@ async fn index_matches(path: &Path) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn queries_by_user_read_merged_and_pending_rows() {
-    let dir = Scratch::new("botkit-sql-unit", "merge");
-    let path = dir.0.join("bot.db");
-    let store = SqliteStore::open(&path, SqliteOptions::default())
-        .await
-        .unwrap();
+    let (_dir, path, store) = fresh("merge").await;
     let a = ChannelRef::new("twitch", "#a");
     let b = ChannelRef::new("twitch", "#b");
     let first: Vec<_> = (0..6)
@@ -135,11 +141,7 @@ async fn queries_by_user_read_merged_and_pending_rows() {
 async fn a_reused_row_number_is_found_by_user() {
     // SQLite gives the next row max(seq) + 1: after the newest rows are deleted, a new row
     // gets the number of a row that was already merged.
-    let dir = Scratch::new("botkit-sql-unit", "reuse");
-    let path = dir.0.join("bot.db");
-    let store = SqliteStore::open(&path, SqliteOptions::default())
-        .await
-        .unwrap();
+    let (_dir, path, store) = fresh("reuse").await;
     let ch = ChannelRef::new("cytube", "room");
     store
         .append_chat(&[line(&ch, "ann", 1), line(&ch, "bob", 2)])
@@ -233,11 +235,7 @@ async fn a_first_schema_database_is_carried_over() {
 async fn messages_are_deleted_by_id_in_every_generation_and_pending() {
     // `chat_message` keys ids by generation (seq >> 16); rows written with far-apart row
     // numbers (as after a long history) land in different generations.
-    let dir = Scratch::new("botkit-sql-unit", "byid");
-    let path = dir.0.join("bot.db");
-    let store = SqliteStore::open(&path, SqliteOptions::default())
-        .await
-        .unwrap();
+    let (_dir, path, store) = fresh("byid").await;
     let ch = ChannelRef::new("twitch", "#c");
     let other = ChannelRef::new("twitch", "#other");
     {
@@ -304,11 +302,7 @@ async fn messages_are_deleted_by_id_in_every_generation_and_pending() {
 async fn chat_text_comes_back_byte_for_byte() {
     // Chat rows are read as one JSON array (see `fetch_chat`): every character must survive
     // SQLite's JSON encoding and serde's decoding.
-    let dir = Scratch::new("botkit-sql-unit", "json");
-    let path = dir.0.join("bot.db");
-    let store = SqliteStore::open(&path, SqliteOptions::default())
-        .await
-        .unwrap();
+    let (_dir, _, store) = fresh("json").await;
     let ch = ChannelRef::new("twitch", "#\"quoted\"\\chan");
     let texts = [
         "plain",
