@@ -342,3 +342,100 @@ async fn chat_text_comes_back_byte_for_byte() {
         vec![records[3].clone()]
     );
 }
+
+/// Runs the writer's merge now, in order with the other writes.
+async fn merge_now(store: &SqliteStore) {
+    let opts = store.write_opts.clone();
+    let merged = store
+        .write(move |c| Box::pin(async move { Ok(super::merge_indexes(c, &opts).await) }))
+        .await
+        .unwrap();
+    assert!(merged, "the merge commits");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn random_appends_deletions_and_merges_agree_with_the_memory_store() {
+    // The in-memory store is the reference (it passes the same conformance suite); every
+    // lookup by user and every deletion must give the same answer, whether the rows are
+    // pending, merged, or some of each.
+    let (_dir, path, store) = fresh("model").await;
+    let model = botkit::store::MemoryStore::new();
+    let channels = [
+        ChannelRef::new("twitch", "#a"),
+        ChannelRef::new("twitch", "#b"),
+    ];
+    let users = ["ann", "bob", "cid", "dee"];
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    let mut next = |n: u64| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed % n
+    };
+    let mut ts = 0i64;
+    for step in 0..400 {
+        match next(10) {
+            0..=4 => {
+                let rows: Vec<ChatRecord> = (0..1 + next(20))
+                    .map(|_| {
+                        ts += next(3) as i64; // equal timestamps too
+                        let ch = &channels[next(2) as usize];
+                        let user = users[next(4) as usize];
+                        let r = ChatRecord::new(ch, user, user, format!("{user} {ts}"), ts);
+                        match next(3) {
+                            0 => r,
+                            _ => r.with_message_id(format!("id{}", next(60))),
+                        }
+                    })
+                    .collect();
+                store.append_chat(&rows).await.unwrap();
+                model.append_chat(&rows).await.unwrap();
+            }
+            5 => {
+                let (ch, id) = (&channels[next(2) as usize], format!("id{}", next(60)));
+                assert_eq!(
+                    store.delete_chat_message(ch, &id).await.unwrap(),
+                    model.delete_chat_message(ch, &id).await.unwrap(),
+                    "step {step}: delete {id}"
+                );
+            }
+            6 => {
+                let (ch, user) = (&channels[next(2) as usize], users[next(4) as usize]);
+                assert_eq!(
+                    store.delete_chat_by_user(ch, user).await.unwrap(),
+                    model.delete_chat_by_user(ch, user).await.unwrap(),
+                    "step {step}: purge {user}"
+                );
+            }
+            7 => {
+                let cutoff = ts - 30;
+                assert_eq!(
+                    store.prune_chat(cutoff).await.unwrap(),
+                    model.prune_chat(cutoff).await.unwrap(),
+                    "step {step}: prune"
+                );
+            }
+            _ => merge_now(&store).await,
+        }
+        if step % 100 == 99 {
+            index_matches(&path).await;
+        }
+        for user in users {
+            let limit = 1 + next(8) as usize;
+            assert_eq!(
+                store.chat_by_user(user, None, limit).await.unwrap(),
+                model.chat_by_user(user, None, limit).await.unwrap(),
+                "step {step}: {user}"
+            );
+            for ch in &channels {
+                assert_eq!(
+                    store.chat_by_user(user, Some(ch), limit).await.unwrap(),
+                    model.chat_by_user(user, Some(ch), limit).await.unwrap(),
+                    "step {step}: {user} in {}",
+                    ch.channel
+                );
+            }
+        }
+    }
+    index_matches(&path).await;
+}
