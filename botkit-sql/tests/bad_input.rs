@@ -5,6 +5,7 @@
 // Built with neither backend, only the URL checks run.
 #![cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(unused))]
 
+#[cfg(feature = "postgres")]
 use std::sync::atomic::Ordering;
 
 use botkit::store::{ChannelRef, ChatRecord, Store, StoreError};
