@@ -439,3 +439,22 @@ async fn random_appends_deletions_and_merges_agree_with_the_memory_store() {
     }
     index_matches(&path).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_older_botkit_refuses_a_newer_schema_clearly() {
+    // A botkit that knows only migration 1 meets a file with migration 2 applied.
+    let (_dir, path, store) = fresh("newer").await;
+    drop(store);
+    let mut c = raw(&path).await;
+    let err = crate::schema::migrator(&MIGRATIONS[..1])
+        .run_direct(None, &mut c, false)
+        .await
+        .expect_err("an unknown applied migration is an error");
+    c.close().await.unwrap();
+    let err = crate::schema::map_err("sqlite", err).to_string();
+    assert!(err.contains("schema migration 2"), "{err}");
+    assert!(
+        err.contains("written by a newer botkit; upgrade botkit"),
+        "{err}"
+    );
+}
