@@ -96,6 +96,19 @@ pub(crate) trait SqlReads: Send + Sync {
 /// order: the callers sort them).
 macro_rules! impl_reads {
     ($store:ty, $db:ty, $pool:ident) => {
+        impl $store {
+            /// Runs a read on the read connections; all its rows.
+            async fn fetch_rows(
+                &self,
+                stmt: crate::shared::Stmt,
+            ) -> Result<Vec<<$db as sqlx::Database>::Row>, botkit::store::StoreError> {
+                stmt.query::<$db>()
+                    .fetch_all(&self.$pool)
+                    .await
+                    .map_err(on(B))
+            }
+        }
+
         #[async_trait::async_trait]
         impl crate::shared::SqlReads for $store {
             async fn chat_rows(
@@ -109,12 +122,7 @@ macro_rules! impl_reads {
                 &self,
                 stmt: crate::shared::Stmt,
             ) -> Result<Vec<Vec<String>>, botkit::store::StoreError> {
-                let rows = stmt
-                    .query::<$db>()
-                    .fetch_all(&self.$pool)
-                    .await
-                    .map_err(on(B))?;
-                rows.iter().map(text_row).collect()
+                self.fetch_rows(stmt).await?.iter().map(text_row).collect()
             }
 
             async fn int(
@@ -133,48 +141,36 @@ macro_rules! impl_reads {
                 &self,
                 stmt: crate::shared::Stmt,
             ) -> Result<Vec<botkit::store::EventRecord>, botkit::store::StoreError> {
-                let rows = stmt
-                    .query::<$db>()
-                    .fetch_all(&self.$pool)
-                    .await
-                    .map_err(on(B))?;
-                rows.iter().map(event_row).collect()
+                self.fetch_rows(stmt).await?.iter().map(event_row).collect()
             }
 
             async fn dead_rows(
                 &self,
                 stmt: crate::shared::Stmt,
             ) -> Result<Vec<botkit::store::DeadJob>, botkit::store::StoreError> {
-                let rows = stmt
-                    .query::<$db>()
-                    .fetch_all(&self.$pool)
-                    .await
-                    .map_err(on(B))?;
-                rows.iter().map(dead_row).collect()
+                self.fetch_rows(stmt).await?.iter().map(dead_row).collect()
             }
 
             async fn int_pairs(
                 &self,
                 stmt: crate::shared::Stmt,
             ) -> Result<Vec<(i64, i64)>, botkit::store::StoreError> {
-                let rows = stmt
-                    .query::<$db>()
-                    .fetch_all(&self.$pool)
-                    .await
-                    .map_err(on(B))?;
-                rows.iter().map(|r| Ok((col(r, 0)?, col(r, 1)?))).collect()
+                self.fetch_rows(stmt)
+                    .await?
+                    .iter()
+                    .map(|r| Ok((col(r, 0)?, col(r, 1)?)))
+                    .collect()
             }
 
             async fn text_int_pairs(
                 &self,
                 stmt: crate::shared::Stmt,
             ) -> Result<Vec<(String, i64)>, botkit::store::StoreError> {
-                let rows = stmt
-                    .query::<$db>()
-                    .fetch_all(&self.$pool)
-                    .await
-                    .map_err(on(B))?;
-                rows.iter().map(|r| Ok((col(r, 0)?, col(r, 1)?))).collect()
+                self.fetch_rows(stmt)
+                    .await?
+                    .iter()
+                    .map(|r| Ok((col(r, 0)?, col(r, 1)?)))
+                    .collect()
             }
         }
     };
